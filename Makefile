@@ -1,0 +1,80 @@
+# The project's commands. `make run` and `make test` work on a fresh Debian machine as root:
+# they install what is missing (apt packages, the .venv), then do their job.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+PORT ?= 5000
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
+export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
+
+# Debian packages: Python build tools, PostgreSQL and Redis, Chromium and CJK fonts for
+# browser tests and PDFs, the PC/SC stack and SoftHSM2 for card tests, wrk for benchmarks.
+APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclite-dev \
+	pcscd vsmartcard-vpcd softhsm2 opensc chromium fonts-noto-cjk poppler-utils zbar-tools \
+	libpango-1.0-0 libpangoft2-1.0-0 postgresql redis-server wrk tzdata
+
+.PHONY: run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
+
+run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.1:$(PORT)
+	PORTAL_ENV=development $(FLASK) db upgrade
+	PORTAL_ENV=development $(FLASK) load-demo
+	PORTAL_ENV=development $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
+		--threads 4 --worker-class gthread --access-logfile - wsgi:app
+
+test: system-deps venv translations services ## the whole suite on SQLite, then on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+test-sqlite:
+	TEST_DATABASE=sqlite $(PY) -m pytest -p no:cacheprovider
+
+test-postgresql:
+	TEST_DATABASE=postgresql TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -p no:cacheprovider
+
+lint: venv
+	$(VENV)/bin/ruff check portal card_helper tests bench
+
+bench: system-deps venv translations services ## load scenarios; prints their figures
+	$(PY) -m bench.registration
+
+system-deps:
+	@missing=$$(for package in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$package 2>/dev/null | grep -q "ok installed" || echo $$package; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+translations: venv
+	$(PY) -m babel.messages.frontend -q compile -d portal/translations
+
+# After changing user-facing text: refresh the catalog, then translate what is new in
+# portal/translations/en/LC_MESSAGES/messages.po (tests/unit/test_translations_complete.py checks).
+i18n-update: venv
+	$(VENV)/bin/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: \
+		--no-location --sort-output --no-wrap --project=preventive-care-portal --version=0.1.0 \
+		-o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel -q update -N -i portal/translations/messages.pot -d portal/translations \
+		--no-wrap --ignore-pot-creation-date
+
+# PostgreSQL and Redis: start them if they are not running, and let tests log in as
+# postgres/postgres over TCP (Debian's default for 127.0.0.1 is a password).
+services:
+	@pg_isready -q -h 127.0.0.1 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for attempt in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 && break; sleep 1; done
+	@PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -qtAc 'select 1' >/dev/null 2>&1 || \
+		su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\""
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 \
+		--port 6379 --save "" --appendonly no
