@@ -1,0 +1,148 @@
+"""醫療院所預防保健暨戒菸服務單一入口系統: the Flask application factory."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from flask import Flask, current_app, has_request_context, render_template, session
+from flask_babel import get_locale, lazy_gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH
+from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from portal.localtime import TAIPEI, local_date
+from portal.rendering import init_body_limits
+from portal.security.headers import init_security_headers
+from portal.sqlite import configure_sqlite
+
+SECRET_SETTINGS = ("SECRET_KEY", "ID_ENCRYPTION_KEYS", "ID_HASH_KEY")
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the portal: configuration, extensions, blueprints, error pages and commands."""
+    config_name = config_name or os.environ.get("PORTAL_ENV", "production")
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH))
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_object(CONFIGS[config_name])
+    app.config.from_pyfile("portal.cfg", silent=True)
+    app.config.update(overrides or {})
+    _ensure_secrets(app, config_name)
+    if app.config["TRUSTED_PROXIES"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    init_security_headers(app)
+
+    from portal.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _ensure_secrets(app: Flask, config_name: str) -> None:
+    """Production must be given its keys; development keeps generated ones in instance/."""
+    missing = [name for name in SECRET_SETTINGS if not app.config.get(name)]
+    if not missing:
+        return
+    if config_name == "production":
+        raise RuntimeError(f"set these in the environment: {', '.join(missing)}")
+    path = Path(app.instance_path) / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    generated = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ID_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "ID_HASH_KEY": secrets.token_urlsafe(32),
+    }
+    for name in missing:
+        stored.setdefault(name, generated[name])
+        app.config[name] = stored[name]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stored, indent=2))
+    path.chmod(0o600)
+
+
+def _select_locale() -> str:
+    """The language the person chose, else the portal's default (Traditional Chinese)."""
+    chosen = session.get("language") if has_request_context() else None
+    return (
+        chosen
+        if chosen in current_app.config["LANGUAGES"]
+        else current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def _init_extensions(app: Flask) -> None:
+    configure_sqlite()
+    # Before CSRF protection, which reads the form: upload views raise the body limit first.
+    init_body_limits(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
+    from portal.auth.session import load_account
+
+    login_manager.user_loader(load_account)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("請先登入。")
+
+    @app.context_processor
+    def template_globals() -> dict:
+        locale = str(get_locale())
+        return {
+            "current_locale": locale,
+            "html_lang": "zh-Hant-TW" if locale.startswith("zh") else locale,
+            "role_labels": ROLE_LABELS,
+            "staff_role_labels": STAFF_ROLE_LABELS,
+        }
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts_bp
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.content.views import bp as content_bp
+    from portal.institutions.views import bp as institutions_bp
+    from portal.manager.views import bp as manager_bp
+    from portal.registration.views import bp as registration_bp
+    from portal.review.views import bp as review_bp
+    from portal.subsystems.views import bp as subsystems_bp
+    from portal.verification.views import bp as verification_bp
+
+    for blueprint in (
+        content_bp,
+        institutions_bp,
+        registration_bp,
+        auth_bp,
+        accounts_bp,
+        manager_bp,
+        subsystems_bp,
+        admin_bp,
+        verification_bp,
+        review_bp,
+    ):
+        app.register_blueprint(blueprint)
+    app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
+    app.add_template_filter(
+        lambda moment: moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S"), "local_datetime"
+    )
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_template("errors/http.html", error=error), error.code

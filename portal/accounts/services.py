@@ -1,0 +1,43 @@
+"""Account look-ups and the changes a person makes to their own account."""
+
+from sqlalchemy import exists, select
+
+from portal.accounts.models import Account
+from portal.audit.services import Origin, record_event
+from portal.extensions import db
+
+
+def username_key(username: str) -> str:
+    """The case-folded form that the unique constraint compares."""
+    return username.strip().casefold()
+
+
+def username_taken(username: str) -> bool:
+    """Whether the account name is in use, regardless of case."""
+    return bool(
+        db.session.scalar(select(exists().where(Account.username_key == username_key(username))))
+    )
+
+
+def account_by_username(username: str) -> Account | None:
+    """The account with this name, regardless of case."""
+    return db.session.scalar(select(Account).where(Account.username_key == username_key(username)))
+
+
+def update_contact(
+    account: Account, *, email: str, phone: str, mobile: str | None, origin: Origin
+) -> str | None:
+    """Change e-mail and phones; returns the old e-mail if it changed (to be told)."""
+    old_email = account.email if account.email.lower() != email.lower() else None
+    account.email, account.phone, account.mobile = email, phone, mobile
+    record_event(
+        "account.contact_changed",
+        subject_type="account",
+        subject_id=account.id,
+        origin=origin,
+        actor_account_id=account.id,
+        institution_id=account.institution_id,
+        detail={"email_changed": old_email is not None},
+    )
+    db.session.commit()
+    return old_email

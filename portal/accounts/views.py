@@ -1,0 +1,93 @@
+"""我的帳號: profile, subsystem requests, change password, change contact details."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.accounts import notifications
+from portal.accounts.forms import ContactForm
+from portal.accounts.services import update_contact
+from portal.auth.forms import ChangePasswordForm
+from portal.auth.notifications import send_password_changed
+from portal.auth.passwords import WrongCurrentPassword, change_password
+from portal.auth.session import current_session_token
+from portal.registration.identifiers import mask_national_id, normalize_mobile
+from portal.registration.progress import REQUEST_STATE_LABELS
+from portal.rendering import request_origin
+from portal.security.national_ids import decrypt_national_id
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+
+def _password_form() -> ChangePasswordForm:
+    return ChangePasswordForm(
+        username=current_user.username,
+        national_id=decrypt_national_id(current_user.national_id_encrypted),
+    )
+
+
+def _render(password_form=None, contact_form=None, status: int = 200):
+    password_form = password_form or _password_form()
+    contact_form = contact_form or ContactForm(obj=current_user)
+    return render_template(
+        "accounts/home.html",
+        account=current_user,
+        masked_national_id=mask_national_id(
+            decrypt_national_id(current_user.national_id_encrypted)
+        ),
+        request_state_labels=REQUEST_STATE_LABELS,
+        password_form=password_form,
+        contact_form=contact_form,
+        assessment=password_form.password_assessment(),
+    ), status
+
+
+@bp.get("/account")
+@login_required
+def home():
+    """The signed-in person's own account."""
+    return _render()
+
+
+@bp.post("/account/password")
+@login_required
+def password():
+    """Change password: the current one first; other sessions end; an e-mail tells."""
+    form = _password_form()
+    if form.validate_on_submit():
+        try:
+            change_password(
+                current_user,
+                form.current_password.data,
+                form.password.data,
+                current_session_token(),
+                request_origin(),
+            )
+        except WrongCurrentPassword as error:
+            form.current_password.errors = [str(error.message)]
+        else:
+            send_password_changed(current_user)
+            flash(_("密碼已變更，其他裝置上的登入已登出。"))
+            return redirect(url_for("accounts.home"), 303)
+    return _render(password_form=form, status=422)
+
+
+@bp.post("/account/contact")
+@login_required
+def contact():
+    """Change e-mail and phones; the old address is told of a new one."""
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _render(contact_form=form, status=422)
+    mobile = normalize_mobile(form.mobile.data) if form.mobile.data else None
+    old_email = update_contact(
+        current_user,
+        email=form.email.data.strip(),
+        phone=form.phone.data.strip(),
+        mobile=mobile,
+        origin=request_origin(),
+    )
+    if old_email:
+        notifications.send_email_changed(current_user, old_email)
+    flash(_("聯絡資料已更新。"))
+    return redirect(url_for("accounts.home"), 303)

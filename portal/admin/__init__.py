@@ -1,0 +1,1 @@
+"""The portal administrator: staff accounts and the audit trail."""

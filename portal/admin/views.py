@@ -1,0 +1,120 @@
+"""工作人員管理 and 稽核紀錄, for portal administrators only."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from portal.accounts.models import StaffRole
+from portal.admin import services
+from portal.admin.forms import AuditSearchForm, NewStaffForm, StaffRoleForm
+from portal.audit.services import AuditQuery, search_events
+from portal.auth.notifications import send_reset_link
+from portal.auth.passwords import issue_reset_token
+from portal.authz import staff_required
+from portal.rendering import request_origin
+from portal.subsystems.services import offered_subsystems
+
+bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
+portal_admin_required = staff_required(StaffRole.PORTAL_ADMIN)
+# A new staff member's link to set a first password lasts longer than a reset link.
+INVITATION_MINUTES = 24 * 60
+
+
+def _with_subsystems(form: StaffRoleForm) -> StaffRoleForm:
+    form.subsystems.choices = [SelectChoice(s.code, s.name) for s in offered_subsystems()]
+    return form
+
+
+@bp.get("/staff")
+@portal_admin_required
+def staff():
+    """Every staff account."""
+    return render_template("admin/staff.html", accounts=services.staff_accounts())
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@portal_admin_required
+def new_staff():
+    """Create a staff account and e-mail the person a link to set their password."""
+    form = _with_subsystems(NewStaffForm())
+    if form.validate_on_submit():
+        details = services.StaffDetails(
+            username=form.username.data,
+            name=form.name.data,
+            email=form.email.data,
+            national_id=form.national_id.data,
+            role=StaffRole(form.role.data),
+            subsystem_codes=tuple(form.subsystems.data or ()),
+        )
+        try:
+            account = services.create_staff(details, None, request_origin(), current_user)
+        except services.StaffError as error:
+            form[error.field].errors = [str(error.message)]
+        else:
+            token = issue_reset_token(account, INVITATION_MINUTES)
+            send_reset_link(account, token, INVITATION_MINUTES)
+            flash(_("已建立 %(name)s 的帳號，並寄出設定密碼的連結。", name=account.name))
+            return redirect(url_for("admin.staff"), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/staff_new.html", form=form), status
+
+
+@bp.route("/staff/<int:account_id>", methods=["GET", "POST"])
+@portal_admin_required
+def edit_staff(account_id: int):
+    """Change a staff member's role, subsystems, or deactivate them."""
+    account = services.staff_account(account_id)
+    form = _with_subsystems(StaffRoleForm())
+    if request.method == "GET":
+        form.role.data = account.staff_role.value
+        form.subsystems.data = [s.code for s in account.administered_subsystems]
+        form.active.data = account.is_active
+    elif form.validate_on_submit():
+        if account.id == current_user.id and not form.active.data:
+            form.active.errors = [_("不能停用自己的帳號。")]
+        else:
+            try:
+                services.change_staff(
+                    account,
+                    StaffRole(form.role.data),
+                    tuple(form.subsystems.data or ()),
+                    form.active.data,
+                    request_origin(),
+                    current_user,
+                )
+            except services.StaffError as error:
+                form[error.field].errors = [str(error.message)]
+            else:
+                flash(_("已更新 %(name)s 的角色。", name=account.name))
+                return redirect(url_for("admin.staff"), 303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/staff_edit.html", form=form, account=account), status
+
+
+@bp.get("/audit")
+@portal_admin_required
+def audit():
+    """Search the audit trail by account, institution, kind and date."""
+    form = AuditSearchForm(request.args)
+    page = max(request.args.get("page", 1, type=int), 1)
+    events, has_next = [], False
+    if form.validate():
+        query = AuditQuery(
+            username=form.username.data or "",
+            institution_code=form.institution_code.data or "",
+            action=form.action.data or "",
+            date_from=form.date_from.data,
+            date_to=form.date_to.data,
+        )
+        events, has_next = search_events(query, page)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "admin/audit.html",
+        form=form,
+        events=events,
+        page=page,
+        has_next=has_next,
+        args=args,
+        timezone=current_app.config["TIMEZONE"],
+    )

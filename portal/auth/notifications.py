@@ -1,0 +1,24 @@
+"""E-mails about sign-in and passwords."""
+
+from flask import render_template, url_for
+from flask_babel import gettext as _
+
+from portal.accounts.models import Account
+from portal.mail import send_mail
+
+
+def send_reset_link(account: Account, token: str, minutes: int) -> bool:
+    """The one-time link to set a new password."""
+    body = render_template(
+        "auth/email/reset_link.txt",
+        account=account,
+        link=url_for("auth.reset_password", token=token, _external=True),
+        minutes=minutes,
+    )
+    return send_mail(account.email, _("重設密碼連結"), body)
+
+
+def send_password_changed(account: Account) -> bool:
+    """Tell the person their password changed, in case it was not them."""
+    body = render_template("auth/email/password_changed.txt", account=account)
+    return send_mail(account.email, _("您的密碼已變更"), body)

@@ -1,0 +1,120 @@
+"""Forgotten and changed passwords: one-time reset links, changes, notices."""
+
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from portal.accounts.models import Account
+from portal.accounts.services import username_key
+from portal.audit.services import Origin, record_event
+from portal.auth.models import PasswordResetToken
+from portal.auth.services import end_other_sessions, token_digest
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.security.passwords import hash_password, verify_password
+
+
+class InvalidResetLink(Exception):
+    """The link is unknown, used already, or too old."""
+
+    message = _l("這個重設密碼連結已失效（已使用或超過時效）。請重新申請。")
+
+
+class WrongCurrentPassword(Exception):
+    """The current password given for a change is wrong."""
+
+    message = _l("目前的密碼不正確。")
+
+
+def request_reset(username: str, email: str, origin: Origin) -> tuple[Account, str] | None:
+    """A new reset token for the account with this name and e-mail, if there is one."""
+    account = db.session.scalar(
+        select(Account).where(
+            Account.username_key == username_key(username),
+            func.lower(Account.email) == email.strip().lower(),
+        )
+    )
+    if account is None:
+        return None
+    token = issue_reset_token(account, current_app.config["PASSWORD_RESET_MINUTES"])
+    _audit("password.reset_requested", account, origin)
+    db.session.commit()
+    return account, token
+
+
+def issue_reset_token(account: Account, minutes: int) -> str:
+    """A new one-time link token for the account, valid for so many minutes."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordResetToken(
+            token_digest=token_digest(token),
+            account_id=account.id,
+            expires_at=utcnow() + timedelta(minutes=minutes),
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def account_for_reset(token: str) -> Account:
+    """The account a valid, unused reset token belongs to; raises InvalidResetLink."""
+    row = _usable_token(token)
+    return row.account
+
+
+def reset_password(token: str, new_password: str, origin: Origin) -> Account:
+    """Set the new password, use up the token, and end every session of the account."""
+    row = _usable_token(token, for_update=True)
+    account = row.account
+    row.used_at = utcnow()
+    _set_password(account, new_password)
+    end_other_sessions(account)
+    _audit("password.reset", account, origin)
+    db.session.commit()
+    return account
+
+
+def change_password(
+    account: Account, current: str, new_password: str, keep_session_token: str, origin: Origin
+) -> None:
+    """Change the password after checking the current one; other sessions end."""
+    if not verify_password(account.password_hash, current):
+        raise WrongCurrentPassword()
+    _set_password(account, new_password)
+    end_other_sessions(account, keep_token=keep_session_token)
+    _audit("password.changed", account, origin)
+    db.session.commit()
+
+
+def _usable_token(token: str, for_update: bool = False) -> PasswordResetToken:
+    statement = select(PasswordResetToken).where(
+        PasswordResetToken.token_digest == token_digest(token)
+    )
+    if for_update:
+        # Two tabs using one link at once: the second waits, then finds it used.
+        statement = statement.with_for_update()
+    row = db.session.scalar(statement)
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        raise InvalidResetLink()
+    return row
+
+
+def _set_password(account: Account, new_password: str) -> None:
+    account.password_hash = hash_password(new_password)
+    account.password_changed_at = utcnow()
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+def _audit(action: str, account: Account, origin: Origin) -> None:
+    record_event(
+        action,
+        subject_type="account",
+        subject_id=account.id,
+        origin=origin,
+        actor_account_id=account.id,
+        institution_id=account.institution_id,
+    )

@@ -1,0 +1,221 @@
+"""Sign-in rules: who may enter, lockout after failures, server-side sessions.
+
+The lockout counter is changed with single UPDATE statements so that concurrent failures
+are all counted, on PostgreSQL (row locks) as on SQLite (one writer at a time).
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from portal.accounts.models import Account, AccountState
+from portal.accounts.services import username_key
+from portal.audit.services import Origin, record_event
+from portal.auth.models import UserSession
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.security.passwords import dummy_hash, hash_password, needs_rehash, verify_password
+
+
+class SignInRefused(Exception):
+    """Sign-in did not succeed; the message is what the person is told."""
+
+    message = _l("帳號或密碼錯誤。")
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class WrongCredentials(SignInRefused):
+    message = _l("帳號或密碼錯誤。")
+
+
+class AccountLocked(SignInRefused):
+    message = _l("登入失敗次數過多，帳號已暫時鎖定，請稍後再試或使用「忘記密碼」。")
+
+
+class AccountNotActive(SignInRefused):
+    """The password was right but the account may not sign in; says which state it is in."""
+
+    MESSAGES = {
+        AccountState.PENDING: _l(
+            "您的帳號申請尚在審核中，核准後才能登入。可至「申請進度查詢」查看進度。"
+        ),
+        AccountState.REFUSED: _l("您的帳號申請未獲核准，無法登入。如有疑問請洽系統服務窗口。"),
+        AccountState.DEACTIVATED: _l(
+            "您的帳號已停用，無法登入。如需恢復請洽貴機構的單位業務管理者。"
+        ),
+    }
+
+    def __init__(self, state: AccountState) -> None:
+        super().__init__(state)
+        self.state = state
+        self.message = self.MESSAGES[state]
+
+
+@dataclass(frozen=True)
+class SessionToken:
+    """A new session: the row, and the token only the browser keeps."""
+
+    session: UserSession
+    token: str
+
+
+def token_digest(token: str) -> str:
+    """The digest a token is stored and found by."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(
+    username: str, password: str, origin: Origin, now: datetime | None = None
+) -> Account:
+    """The account if the password is right and it may sign in; raises SignInRefused."""
+    now = now or utcnow()
+    account = db.session.scalar(
+        select(Account).where(Account.username_key == username_key(username))
+    )
+    if account is None:
+        # Same work as for a real account, so timing does not tell which names exist.
+        verify_password(dummy_hash(), password)
+        _audit("login.failed", None, origin, {"username": username[:30], "reason": "unknown"})
+        db.session.commit()
+        raise WrongCredentials()
+    _expire_old_lock(account, now)
+    password_ok = verify_password(account.password_hash, password)
+    locked = account.locked_until is not None and account.locked_until > now
+    if not password_ok:
+        _count_failure(account, now, origin)
+        raise AccountLocked() if _is_locked(account, now) else WrongCredentials()
+    if locked:
+        _audit("login.refused_locked", account, origin)
+        db.session.commit()
+        raise AccountLocked()
+    if account.state is not AccountState.ACTIVE:
+        _audit("login.refused_state", account, origin, {"state": account.state.value})
+        db.session.commit()
+        raise AccountNotActive(account.state)
+    _clear_failures(account, password)
+    return account
+
+
+def _expire_old_lock(account: Account, now: datetime) -> None:
+    """A lock that has run out starts the count afresh."""
+    if account.locked_until is not None and account.locked_until <= now:
+        db.session.execute(
+            update(Account)
+            .where(Account.id == account.id, Account.locked_until <= now)
+            .values(failed_logins=0, locked_until=None)
+        )
+        db.session.commit()
+        db.session.refresh(account)
+
+
+def _count_failure(account: Account, now: datetime, origin: Origin) -> None:
+    config = current_app.config
+    db.session.execute(
+        update(Account)
+        .where(Account.id == account.id)
+        .values(failed_logins=Account.failed_logins + 1)
+    )
+    locked = db.session.execute(
+        update(Account)
+        .where(
+            Account.id == account.id,
+            Account.failed_logins >= config["LOGIN_MAX_FAILURES"],
+            (Account.locked_until.is_(None)) | (Account.locked_until <= now),
+        )
+        .values(locked_until=now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"]))
+    ).rowcount
+    _audit("login.failed", account, origin, {"reason": "password"})
+    if locked:
+        _audit("login.locked", account, origin)
+    db.session.commit()
+    db.session.refresh(account)
+
+
+def _is_locked(account: Account, now: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
+def _clear_failures(account: Account, password: str) -> None:
+    account.failed_logins = 0
+    account.locked_until = None
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+
+
+def start_session(account: Account, origin: Origin) -> SessionToken:
+    """Open a new server-side session for the account and record the sign-in."""
+    token = secrets.token_urlsafe(32)
+    row = UserSession(
+        token_digest=token_digest(token),
+        account_id=account.id,
+        remote_addr=origin.remote_addr,
+        user_agent=(origin.user_agent or "")[:200] or None,
+    )
+    db.session.add(row)
+    _audit("login.succeeded", account, origin)
+    db.session.commit()
+    return SessionToken(row, token)
+
+
+def session_account(token: str, now: datetime | None = None) -> Account | None:
+    """The account of a live session; ends and refuses sessions past their time limits."""
+    now = now or utcnow()
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_digest == token_digest(token))
+    )
+    if row is None or row.ended_at is not None:
+        return None
+    config = current_app.config
+    idle_limit = row.last_seen_at + timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    absolute_limit = row.created_at + timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    if now >= idle_limit or now >= absolute_limit or not row.account.is_active:
+        row.ended_at = now
+        db.session.commit()
+        return None
+    # Refresh the idle clock at most once a minute, not on every request.
+    if now - row.last_seen_at > timedelta(minutes=1):
+        row.last_seen_at = now
+        db.session.commit()
+    return row.account
+
+
+def end_session(token: str, origin: Origin) -> None:
+    """Sign one browser out."""
+    row = db.session.scalar(
+        select(UserSession).where(UserSession.token_digest == token_digest(token))
+    )
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        _audit("logout", row.account, origin)
+        db.session.commit()
+
+
+def end_other_sessions(account: Account, keep_token: str | None = None) -> int:
+    """End every session of the account but the one given; how many were ended."""
+    statement = update(UserSession).where(
+        UserSession.account_id == account.id, UserSession.ended_at.is_(None)
+    )
+    if keep_token:
+        statement = statement.where(UserSession.token_digest != token_digest(keep_token))
+    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+
+
+def _audit(
+    action: str, account: Account | None, origin: Origin, detail: dict | None = None
+) -> None:
+    record_event(
+        action,
+        subject_type="account",
+        subject_id=account.id if account else "-",
+        origin=origin,
+        actor_account_id=account.id if account else None,
+        institution_id=account.institution_id if account else None,
+        detail=detail,
+    )

@@ -1,0 +1,48 @@
+"""Second factor for staff: time-based one-time passwords (RFC 6238) with pyotp."""
+
+import pyotp
+import segno
+from flask import current_app
+
+from portal.accounts.models import Account
+from portal.db_types import utcnow
+from portal.security.encryption import decrypt_text, encrypt_text
+
+# Seconds per TOTP step, and how many steps of clock drift are forgiven either way.
+STEP_SECONDS = 30
+VALID_WINDOW = 1
+
+
+def begin_enrolment(account: Account) -> str:
+    """Give the account a new, unconfirmed seed; returns the seed (shown once)."""
+    secret = pyotp.random_base32()
+    account.totp_secret_encrypted = encrypt_text(secret)
+    account.totp_confirmed_at = None
+    account.totp_last_step = None
+    return secret
+
+
+def provisioning_qr(account: Account, secret: str) -> str:
+    """An SVG data URI of the QR code an authenticator app scans."""
+    uri = pyotp.TOTP(secret).provisioning_uri(
+        name=account.username, issuer_name=current_app.config["TOTP_ISSUER"]
+    )
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def verify_code(account: Account, code: str) -> bool:
+    """Whether the code is right and not used before; a used step cannot be replayed."""
+    if not account.totp_secret_encrypted or not code.strip().isdigit():
+        return False
+    totp = pyotp.TOTP(decrypt_text(account.totp_secret_encrypted))
+    now = utcnow()
+    for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):
+        step = int(now.timestamp()) // STEP_SECONDS + offset
+        if totp.at(step * STEP_SECONDS) == code.strip():
+            if account.totp_last_step is not None and step <= account.totp_last_step:
+                return False
+            account.totp_last_step = step
+            if account.totp_confirmed_at is None:
+                account.totp_confirmed_at = now
+            return True
+    return False

@@ -1,0 +1,176 @@
+"""Configuration classes, read from the environment.
+
+`create_app(name)` picks one of `CONFIGS`; every setting can be overridden by an environment
+variable of the same name, and deployments may add `instance/portal.cfg`.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """A string setting from the environment."""
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting from the environment."""
+    return int(env_str(name, str(default)))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A boolean setting from the environment ('1', 'true', 'yes', 'on' are true)."""
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given in the usual `postgresql://` form."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment; production values unless said otherwise."""
+
+    SECRET_KEY = env_str("SECRET_KEY")
+    # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
+    ID_ENCRYPTION_KEYS = env_str("ID_ENCRYPTION_KEYS")
+    ID_HASH_KEY = env_str("ID_HASH_KEY")
+
+    SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+        env_str("DATABASE_URL", f"sqlite:///{DEFAULT_INSTANCE_PATH / 'portal.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    BABEL_DEFAULT_LOCALE = "zh_Hant_TW"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Taipei"
+    LANGUAGES = ("zh_Hant_TW", "en")
+    TIMEZONE = "Asia/Taipei"
+
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "portal_session"
+    PREFERRED_URL_SCHEME = "https"
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+    # Largest request body; bigger ones get a friendly 413 page, never a 500.
+    # Upload views raise their own limit (request.max_content_length); forms need far less.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+    MAX_FORM_MEMORY_SIZE = env_int("MAX_FORM_MEMORY_SIZE", 256 * 1024)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10 per hour")
+    RATELIMIT_PASSWORD_METER = env_str("RATELIMIT_PASSWORD_METER", "300 per minute")
+    RATELIMIT_INSTITUTION_SEARCH = env_str("RATELIMIT_INSTITUTION_SEARCH", "300 per minute")
+    RATELIMIT_STATUS_LOOKUP = env_str("RATELIMIT_STATUS_LOOKUP", "10 per minute;50 per day")
+
+    # Mail: "smtp" sends through MAIL_SERVER; "console" writes messages to the log.
+    MAIL_BACKEND = env_str("MAIL_BACKEND", "smtp")
+    MAIL_SERVER = env_str("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = env_str("MAIL_USERNAME")
+    MAIL_PASSWORD = env_str("MAIL_PASSWORD")
+    MAIL_SENDER = env_str("MAIL_SENDER", "預防保健服務單一入口 <no-reply@portal.invalid>")
+    MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 10)
+
+    # Password policy (DESIGN.md "Password policy"); the meter and the final check share it.
+    PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 8)
+    PASSWORD_MAX_LENGTH = env_int("PASSWORD_MAX_LENGTH", 64)
+    PASSWORD_SPECIAL_CHARACTERS = env_str("PASSWORD_SPECIAL_CHARACTERS", "*~!=#")
+    # zxcvbn score (0-4) needed: 2 is 中 on the meter.
+    PASSWORD_MIN_SCORE = env_int("PASSWORD_MIN_SCORE", 2)
+    PASSWORD_REQUIRE_UPPER = env_bool("PASSWORD_REQUIRE_UPPER", True)
+    PASSWORD_REQUIRE_LOWER = env_bool("PASSWORD_REQUIRE_LOWER", True)
+    PASSWORD_REQUIRE_DIGIT = env_bool("PASSWORD_REQUIRE_DIGIT", True)
+    PASSWORD_REQUIRE_SPECIAL = env_bool("PASSWORD_REQUIRE_SPECIAL", True)
+
+    # Sign-in: lockout after consecutive failures, session lifetimes, reset links.
+    LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+    SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
+    PASSWORD_RESET_MINUTES = env_int("PASSWORD_RESET_MINUTES", 30)
+    # Failed sign-ins counted per address (only failures are deducted).
+    RATELIMIT_LOGIN = env_str("RATELIMIT_LOGIN", "30 per 15 minutes")
+    RATELIMIT_PASSWORD_FORGOT = env_str("RATELIMIT_PASSWORD_FORGOT", "5 per 15 minutes")
+    TOTP_ISSUER = env_str("TOTP_ISSUER", "預防保健服務單一入口")
+
+    # argon2id cost: argon2-cffi's defaults (RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST_KIB = env_int("ARGON2_MEMORY_COST_KIB", 65536)
+    ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 4)
+
+    # Manager verification: the local card helper, trust anchors (HCA roots in production),
+    # challenge lifetime; paper review uploads.
+    CARD_HELPER_URL = env_str("CARD_HELPER_URL", "http://127.0.0.1:31611")
+    CARD_TRUST_ANCHORS_DIR = env_str(
+        "CARD_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors")
+    )
+    CARD_CHALLENGE_SECONDS = env_int("CARD_CHALLENGE_SECONDS", 300)
+    UPLOAD_DIR = env_str("UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads"))
+    UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+
+    # Seconds an institution search answer is reused (the list changes only by import).
+    INSTITUTION_SEARCH_CACHE_SECONDS = env_int("INSTITUTION_SEARCH_CACHE_SECONDS", 60)
+
+    # Working days the agency promises for a review (help desk, unit manager).
+    REVIEW_WORKING_DAYS = env_int("REVIEW_WORKING_DAYS", 3)
+
+    # Demo conveniences are off unless a development config turns them on.
+    LOAD_DEMO_DATA = False
+
+
+class DevelopmentConfig(Config):
+    """`make run`: SQLite, plain HTTP on localhost, mail to the console."""
+
+    DEBUG = False
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+    PREFERRED_URL_SCHEME = "http"
+    MAIL_BACKEND = env_str("MAIL_BACKEND", "console")
+
+
+class TestingConfig(Config):
+    """pytest: fixed keys, the database chosen by the test run, mail to a local sink."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    ID_ENCRYPTION_KEYS = "javPMkN6qGyD5C25ICDy92RioLmqf06VvU36Ufiyoy4="
+    ID_HASH_KEY = "test-id-hash-key"
+    SESSION_COOKIE_SECURE = False
+    PREFERRED_URL_SCHEME = "http"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "smtp"
+    # Each test has its own institutions: search answers are never reused.
+    INSTITUTION_SEARCH_CACHE_SECONDS = 0
+    # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 1024
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    """gunicorn behind a TLS proxy, PostgreSQL, Redis for rate-limit storage."""
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,33 @@
+"""Public pages and the health check."""
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from portal.extensions import db
+
+bp = Blueprint("content", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def home():
+    """The portal's front page."""
+    return render_template("content/home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness and database reachability, for load balancers."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    """Remember the chosen language and go back where the person was."""
+    if code in current_app.config["LANGUAGES"]:
+        session["language"] = code
+    target = request.args.get("next", "")
+    # Only local paths: an open redirect would help phishing.
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("content.home")
+    return redirect(target)

@@ -1,0 +1,118 @@
+"""Form fields that several forms ask for in the same way, with the same messages.
+
+Registration, 我的帳號, staff management and sign-in all ask for some of these; defining
+each once keeps the rules and the Traditional Chinese messages identical everywhere.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, StringField, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+
+from portal.registration import identifiers
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+def national_id_check(form: FlaskForm, field: StringField) -> None:
+    """WTForms validator: see portal.registration.identifiers."""
+    if field.data and not identifiers.is_valid_national_id(field.data):
+        raise ValidationError(
+            _l("身分證字號或居留證號格式不正確，請確認英文字母與數字（例：A123456789）。")
+        )
+
+
+def landline_check(form: FlaskForm, field: StringField) -> None:
+    """WTForms validator: see portal.registration.identifiers."""
+    if field.data and not identifiers.is_valid_landline(field.data.strip()):
+        raise ValidationError(_l("市話格式為 區碼-號碼#分機，例：02-12345678#123。"))
+
+
+def mobile_check(form: FlaskForm, field: StringField) -> None:
+    """WTForms validator: see portal.registration.identifiers."""
+    if field.data and not identifiers.is_valid_mobile(field.data.strip()):
+        raise ValidationError(_l("手機格式為 09xx-xxxxxx，例：0912-345678。"))
+
+
+def new_username_field() -> StringField:
+    """A new account name: 4-30 letters, digits, . _ - (unique regardless of case)."""
+    return StringField(
+        _l("帳號"),
+        validators=[
+            DataRequired(_l("請輸入帳號。")),
+            Length(min=4, max=30, message=_l("帳號長度須為 4 至 30 個字元。")),
+            Regexp(
+                USERNAME_PATTERN,
+                message=_l("帳號只能使用英文字母、數字及 . _ -，且須以英文字母或數字開頭。"),
+            ),
+        ],
+    )
+
+
+def existing_username_field() -> StringField:
+    """The name of an account that exists (sign-in, forgotten password)."""
+    return StringField(
+        _l("帳號"),
+        validators=[
+            DataRequired(_l("請輸入帳號。")),
+            Length(max=30, message=_l("帳號最多 30 個字元。")),
+        ],
+    )
+
+
+def national_id_field() -> StringField:
+    """身分證字號 or 居留證號 (old and 2021 formats), checksum included."""
+    return StringField(
+        _l("身分證字號／居留證號"),
+        validators=[
+            DataRequired(_l("請輸入身分證字號或居留證號。")),
+            Length(max=10, message=_l("身分證字號或居留證號為 10 碼。")),
+            national_id_check,
+        ],
+    )
+
+
+def name_field() -> StringField:
+    """A person's name."""
+    return StringField(
+        _l("姓名"),
+        validators=[
+            DataRequired(_l("請輸入姓名。")),
+            Length(max=50, message=_l("姓名最多 50 個字。")),
+        ],
+    )
+
+
+def landline_field() -> StringField:
+    """聯絡電話: 02-12345678 with an optional #extension."""
+    return StringField(
+        _l("聯絡電話（市話）"),
+        validators=[
+            DataRequired(_l("請輸入聯絡電話。")),
+            Length(max=30, message=_l("聯絡電話太長。")),
+            landline_check,
+        ],
+    )
+
+
+def mobile_field() -> StringField:
+    """手機, optional: 0912-345678."""
+    return StringField(
+        _l("手機（選填）"),
+        validators=[Optional(), Length(max=20, message=_l("手機號碼太長。")), mobile_check],
+    )
+
+
+def email_field(required_message=None) -> EmailField:
+    """An e-mail address."""
+    return EmailField(
+        _l("電子郵件"),
+        validators=[
+            DataRequired(required_message or _l("請輸入電子郵件。")),
+            Length(max=254, message=_l("電子郵件太長。")),
+            Email(
+                message=_l("電子郵件格式不正確，例：name@example.com。"),
+                check_deliverability=False,
+            ),
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Medical institutions: the reference list, its import and search."""

@@ -1,0 +1,1 @@
+"""The unit manager (單位業務管理者): approving and deactivating their institution's users."""

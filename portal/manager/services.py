@@ -1,0 +1,123 @@
+"""A unit manager decides on their own institution's general users, and nobody else's."""
+
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from portal.accounts.models import Account, AccountState, Role
+from portal.audit.services import Origin, record_event
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.registration.models import Application, ApplicationState
+
+
+class AlreadyDecided(Exception):
+    """Someone decided first; nothing was changed."""
+
+
+class ManagerNoLongerActive(Exception):
+    """The manager was deactivated while deciding; nothing was changed."""
+
+
+def pending_applications(manager: Account) -> list[Application]:
+    """General-user applications waiting for this manager's institution."""
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(
+                Application.institution_id == manager.institution_id,
+                Application.state == ApplicationState.AWAITING_MANAGER,
+            )
+            .order_by(Application.submitted_at)
+        )
+    )
+
+
+def application_in_scope(manager: Account, application_id: int) -> Application:
+    """The application, if it belongs to the manager's institution; 404 otherwise."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.institution_id != manager.institution_id:
+        raise NotFound()
+    if application.account.role is not Role.GENERAL:
+        raise NotFound()
+    return application
+
+
+def decide_application(
+    manager: Account, application_id: int, approve: bool, reason: str, origin: Origin
+) -> Application:
+    """Approve or refuse a general user; exactly one decision wins a race."""
+    application_in_scope(manager, application_id)
+    # Lock the manager first, then the application: a deactivation of this manager or a
+    # second decision on this application waits, and sees the outcome.
+    locked_manager = db.session.scalar(
+        select(Account).where(Account.id == manager.id).with_for_update()
+    )
+    application = db.session.scalar(
+        select(Application).where(Application.id == application_id).with_for_update()
+    )
+    if locked_manager.state is not AccountState.ACTIVE:
+        db.session.rollback()
+        raise ManagerNoLongerActive()
+    if application.state is not ApplicationState.AWAITING_MANAGER:
+        db.session.rollback()
+        raise AlreadyDecided()
+    now = utcnow()
+    application.decided_at = now
+    account = application.account
+    if approve:
+        application.state = ApplicationState.APPROVED
+        account.state, account.activated_at = AccountState.ACTIVE, now
+    else:
+        application.state = ApplicationState.REFUSED
+        account.state = AccountState.REFUSED
+    record_event(
+        "application.approved" if approve else "application.refused",
+        subject_type="application",
+        subject_id=application.application_no,
+        origin=origin,
+        actor_account_id=manager.id,
+        institution_id=manager.institution_id,
+        detail={"reason": reason} if reason else {},
+    )
+    db.session.commit()
+    return application
+
+
+def institution_users(manager: Account) -> list[Account]:
+    """The general users of the manager's institution who have been decided on."""
+    return list(
+        db.session.scalars(
+            select(Account)
+            .where(
+                Account.institution_id == manager.institution_id,
+                Account.role == Role.GENERAL,
+                Account.state.in_([AccountState.ACTIVE, AccountState.DEACTIVATED]),
+            )
+            .order_by(Account.username)
+        )
+    )
+
+
+def deactivate_user(manager: Account, account_id: int, origin: Origin) -> Account:
+    """停用 a general user of the manager's own institution."""
+    account = db.session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    if (
+        account is None
+        or account.institution_id != manager.institution_id
+        or account.role is not Role.GENERAL
+    ):
+        raise NotFound()
+    if account.state is not AccountState.ACTIVE:
+        db.session.rollback()
+        raise AlreadyDecided()
+    account.state = AccountState.DEACTIVATED
+    record_event(
+        "account.deactivated",
+        subject_type="account",
+        subject_id=account.id,
+        origin=origin,
+        actor_account_id=manager.id,
+        institution_id=manager.institution_id,
+    )
+    db.session.commit()
+    return account

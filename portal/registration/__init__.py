@@ -1,0 +1,1 @@
+"""Account applications (帳號申請): the form, the password policy, progress look-up."""

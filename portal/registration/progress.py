@@ -1,0 +1,115 @@
+"""What the progress page (申請進度查詢) tells an applicant about their application."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from portal.localtime import local_date
+from portal.registration.models import Application, ApplicationState
+from portal.subsystems.models import RequestState
+from portal.workcalendar.workdays import WorkCalendar
+
+STATE_LABELS = {
+    ApplicationState.AWAITING_VERIFICATION: _l("待機構驗證"),
+    ApplicationState.AWAITING_PAPER_REVIEW: _l("紙本審核中"),
+    ApplicationState.AWAITING_MANAGER: _l("待單位業務管理者審核"),
+    ApplicationState.APPROVED: _l("已核准，帳號已啟用"),
+    ApplicationState.REFUSED: _l("未核准"),
+}
+REQUEST_STATE_LABELS = {
+    RequestState.PENDING: _l("待子系統管理者審核"),
+    RequestState.APPROVED: _l("已核准"),
+    RequestState.REFUSED: _l("未核准"),
+    RequestState.REVOKED: _l("已撤銷"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the application; state is "done", "current" or "upcoming"."""
+
+    label: str
+    state: str
+
+
+@dataclass(frozen=True)
+class SubsystemProgress:
+    """Where one subsystem request stands."""
+
+    name: str
+    state: str
+    state_label: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The whole answer of a progress look-up."""
+
+    application_no: str
+    submitted_on: date
+    state_label: str
+    steps: list[Step]
+    waiting_for: str | None
+    due_on: date | None
+    overdue: bool
+    subsystems: list[SubsystemProgress]
+
+
+def progress_of(
+    application: Application, calendar: WorkCalendar, today: date, review_days: int
+) -> Progress:
+    """The steps done, the step now, who it waits for and when it is due."""
+    labels, current = _steps_for(application)
+    steps = [
+        Step(str(label), "done" if i < current else "current" if i == current else "upcoming")
+        for i, label in enumerate(labels)
+    ]
+    waiting_for, due_on = _waiting_for(application, calendar, review_days)
+    return Progress(
+        application_no=application.application_no,
+        submitted_on=local_date(application.submitted_at),
+        state_label=str(STATE_LABELS[application.state]),
+        steps=steps,
+        waiting_for=str(waiting_for) if waiting_for else None,
+        due_on=due_on,
+        overdue=due_on is not None and today > due_on,
+        subsystems=[
+            SubsystemProgress(
+                request.subsystem.name,
+                request.state.value,
+                str(REQUEST_STATE_LABELS[request.state]),
+            )
+            for request in application.account.subsystem_requests
+        ],
+    )
+
+
+def _steps_for(application: Application) -> tuple[list, int]:
+    """The step labels for this kind of application and the index of the current one."""
+    state = application.state
+    if application.is_manager_application:
+        labels = [_l("送出申請"), _l("機構驗證（醫事機構卡或紙本審核）"), _l("帳號啟用")]
+        current = {
+            ApplicationState.AWAITING_VERIFICATION: 1,
+            ApplicationState.AWAITING_PAPER_REVIEW: 1,
+        }.get(state, len(labels))
+    else:
+        labels = [_l("送出申請"), _l("單位業務管理者審核"), _l("帳號啟用")]
+        current = 1 if state is ApplicationState.AWAITING_MANAGER else len(labels)
+    if state is ApplicationState.REFUSED:
+        labels = [*labels[:-1], _l("未核准")]
+    return labels, current
+
+
+def _waiting_for(application: Application, calendar: WorkCalendar, review_days: int):
+    """Who must act next, and by when (None when it is the applicant's own move)."""
+    state = application.state
+    started = local_date(application.step_started_at)
+    if state is ApplicationState.AWAITING_VERIFICATION:
+        return _l("申請人：請以醫事機構卡驗證，或列印申請表用印後上傳（紙本審核）"), None
+    if state is ApplicationState.AWAITING_PAPER_REVIEW:
+        return _l("系統服務窗口（紙本審核）"), calendar.add_working_days(started, review_days)
+    if state is ApplicationState.AWAITING_MANAGER:
+        return _l("貴機構的單位業務管理者"), calendar.add_working_days(started, review_days)
+    return None, None

@@ -1,0 +1,52 @@
+"""Rendering a page or its HTMX fragment from one view, and plain request facts for services."""
+
+from flask import Response, make_response, render_template, request
+
+from portal.audit.services import Origin
+from portal.extensions import htmx
+
+
+def wants_fragment() -> bool:
+    """An HTMX request that is not a history restore wants just the fragment."""
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def page_or_fragment(
+    page_template: str, fragment_template: str, status: int = 200, **context
+) -> Response:
+    """The fragment for HTMX, the whole page otherwise; caches told the answer varies."""
+    template = fragment_template if wants_fragment() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def request_origin() -> Origin:
+    """Where the current request came from, for the audit trail."""
+    return Origin(remote_addr=request.remote_addr, user_agent=request.user_agent.string)
+
+
+def allows_large_body(setting: str):
+    """Let this view accept request bodies up to the named setting (uploads).
+
+    Every other request keeps MAX_CONTENT_LENGTH. The limit must be set before anything
+    reads the form (CSRF protection does), so `init_body_limits` applies it first thing.
+    """
+
+    def decorator(view):
+        view.max_body_setting = setting
+        return view
+
+    return decorator
+
+
+def init_body_limits(app) -> None:
+    """Register the hook that raises the body limit for views marked allows_large_body."""
+
+    @app.before_request
+    def raise_body_limit_for_uploads() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        setting = getattr(view, "max_body_setting", None)
+        if setting:
+            # Room for the multipart envelope around a file of exactly the limit.
+            request.max_content_length = app.config[setting] + 64 * 1024

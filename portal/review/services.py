@@ -1,0 +1,140 @@
+"""The help desk's queue: paper applications by due date, and one decision per application."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
+
+from portal.accounts.models import Account, AccountState
+from portal.audit.services import Origin, record_event
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.institutions.models import Institution
+from portal.localtime import local_date
+from portal.registration.models import Application, ApplicationState
+from portal.verification.models import PaperScan
+from portal.workcalendar.workdays import WorkCalendar
+
+PAGE_SIZE = 25
+QUEUE_STATES = (
+    ApplicationState.AWAITING_PAPER_REVIEW,
+    ApplicationState.REFUSED,
+    ApplicationState.APPROVED,
+)
+
+
+class AlreadyDecided(Exception):
+    """Another reviewer decided first; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the queue with its due date."""
+
+    application: Application
+    due_on: date
+    overdue: bool
+
+
+def queue(
+    calendar: WorkCalendar,
+    today: date,
+    state: ApplicationState = ApplicationState.AWAITING_PAPER_REVIEW,
+    institution_code: str = "",
+    page: int = 1,
+) -> tuple[list[QueueItem], bool]:
+    """Paper applications, earliest due first; and whether there is a next page.
+
+    The due date is a fixed number of working days after the upload, and adding working
+    days never reorders dates, so ordering by upload time is ordering by due date.
+    """
+    paper = select(PaperScan.application_id).distinct()
+    statement = select(Application).where(Application.state == state, Application.id.in_(paper))
+    if institution_code:
+        statement = statement.join(Institution).where(Institution.code == institution_code)
+    statement = statement.order_by(Application.step_started_at, Application.id)
+    rows = list(db.session.scalars(statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    days = current_app.config["REVIEW_WORKING_DAYS"]
+    items = []
+    for application in rows[:PAGE_SIZE]:
+        due = calendar.add_working_days(local_date(application.step_started_at), days)
+        pending = application.state is ApplicationState.AWAITING_PAPER_REVIEW
+        items.append(QueueItem(application, due, pending and today > due))
+    return items, len(rows) > PAGE_SIZE
+
+
+def count_waiting() -> int:
+    """How many paper applications wait for a decision."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .where(Application.state == ApplicationState.AWAITING_PAPER_REVIEW)
+    )
+
+
+def paper_application(application_id: int) -> Application:
+    """A manager application that has a scan; 404 for anything else."""
+    application = db.session.get(Application, application_id)
+    has_scan = application is not None and db.session.scalar(
+        select(func.count())
+        .select_from(PaperScan)
+        .where(PaperScan.application_id == application.id)
+    )
+    if not has_scan:
+        raise NotFound()
+    return application
+
+
+def scan_of(application: Application, scan_id: int) -> PaperScan:
+    """One scan of this application; 404 otherwise."""
+    scan = db.session.get(PaperScan, scan_id)
+    if scan is None or scan.application_id != application.id:
+        raise NotFound()
+    return scan
+
+
+def decide(
+    reviewer: Account, application_id: int, approve: bool, reason: str, origin: Origin
+) -> Application:
+    """Approve or refuse on paper; of two reviewers deciding at once, exactly one wins."""
+    application = db.session.scalar(
+        select(Application).where(Application.id == application_id).with_for_update()
+    )
+    if application is None:
+        raise NotFound()
+    if application.state is not ApplicationState.AWAITING_PAPER_REVIEW:
+        db.session.rollback()
+        raise AlreadyDecided()
+    now = utcnow()
+    application.decided_at, application.decided_by_id = now, reviewer.id
+    if approve:
+        application.state, application.verified_by = ApplicationState.APPROVED, "paper"
+        application.account.state, application.account.activated_at = AccountState.ACTIVE, now
+    else:
+        application.state, application.refusal_reason = ApplicationState.REFUSED, reason
+    record_event(
+        "verification.paper_approved" if approve else "verification.paper_refused",
+        subject_type="application",
+        subject_id=application.application_no,
+        origin=origin,
+        actor_account_id=reviewer.id,
+        institution_id=application.institution_id,
+        detail={"reason": reason} if reason else {},
+    )
+    db.session.commit()
+    return application
+
+
+def record_id_revealed(reviewer: Account, application: Application, origin: Origin) -> None:
+    """Showing a full ID number is itself an audit event."""
+    record_event(
+        "national_id.revealed",
+        subject_type="application",
+        subject_id=application.application_no,
+        origin=origin,
+        actor_account_id=reviewer.id,
+        institution_id=application.institution_id,
+    )
+    db.session.commit()

@@ -1,0 +1,1 @@
+"""Password hashing, protection of ID numbers, and HTTP security headers."""

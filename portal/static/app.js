@@ -1,0 +1,96 @@
+// Progressive enhancements for the portal. Everything works without this file;
+// it adds the show-password toggle and keyboard use of the institution picker.
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  function initPasswordToggles(root) {
+    root.querySelectorAll("button.toggle-password").forEach(function (button) {
+      button.hidden = false;
+      if (button.dataset.bound) return;
+      button.dataset.bound = "1";
+      button.addEventListener("click", function () {
+        var show = button.getAttribute("aria-pressed") !== "true";
+        button.dataset.toggles.split(" ").forEach(function (id) {
+          var input = document.getElementById(id);
+          if (input) input.type = show ? "text" : "password";
+        });
+        button.setAttribute("aria-pressed", show ? "true" : "false");
+        button.textContent = show ? button.dataset.hideLabel || "隱藏密碼" : button.dataset.showLabel || "顯示密碼";
+      });
+    });
+  }
+
+  function pickInstitution(option) {
+    var input = document.getElementById("institution_code");
+    if (!input) return false;
+    input.value = option.dataset.code;
+    input.setAttribute("aria-expanded", "false");
+    input.focus();
+    // Let htmx fetch the confirmed name; the role check follows once it is shown.
+    input.dispatchEvent(new Event("search", { bubbles: true }));
+    return true;
+  }
+
+  // The code of the institution the picker has confirmed ("" when none).
+  function confirmedCode() {
+    var picked = document.getElementById("institution-name");
+    return picked ? picked.dataset.code || "" : "";
+  }
+
+  var lastConfirmed = null;
+
+  // Tell the role field when the confirmed institution changes, so that it asks the server
+  // again whether 一般使用者 can be chosen there.
+  function announceInstitution() {
+    var input = document.getElementById("institution_code");
+    var code = confirmedCode();
+    if (!input || code === lastConfirmed) return;
+    var first = lastConfirmed === null;
+    lastConfirmed = code;
+    if (!first) input.dispatchEvent(new Event("institution-changed", { bubbles: true }));
+  }
+
+  function options() {
+    return Array.prototype.slice.call(document.querySelectorAll("#institution-results .option"));
+  }
+
+  document.addEventListener("click", function (event) {
+    var option = event.target.closest && event.target.closest("#institution-results .option");
+    if (option && document.getElementById("institution_code") && pickInstitution(option)) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var list = options();
+    if (!list.length) return;
+    var index = list.indexOf(document.activeElement);
+    var onInput = document.activeElement && document.activeElement.id === "institution_code";
+    if (event.key === "ArrowDown" && (onInput || index >= 0)) {
+      list[Math.min(index + 1, list.length - 1)].focus();
+      event.preventDefault();
+    } else if (event.key === "ArrowUp" && index >= 0) {
+      if (index === 0) document.getElementById("institution_code").focus();
+      else list[index - 1].focus();
+      event.preventDefault();
+    } else if (event.key === "Escape" && index >= 0) {
+      document.getElementById("institution_code").focus();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    initPasswordToggles(document);
+    var input = document.getElementById("institution_code");
+    if (input && event.target.id === "institution-results") {
+      input.setAttribute("aria-expanded", options().length ? "true" : "false");
+      announceInstitution();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    initPasswordToggles(document);
+    announceInstitution();
+  });
+})();

@@ -1,0 +1,1 @@
+"""Subsystems and requests for access to them."""

@@ -1,0 +1,203 @@
+"""Is this signature over our challenge made by a valid institution card of that institution?
+
+Pure functions over bytes and certificates: no Flask, no database, no clock of their own
+(the caller passes `now`). Whether the challenge is fresh and used once is the service's
+business; here the challenge is whatever the service hands over.
+
+Where the institution code lives: HCA institution (HOP) certificates name the institution
+in the subject, and we read the 10-digit 醫事機構代碼 from the subject's `serialNumber`
+attribute (OID 2.5.4.5), the attribute Taiwan's government PKIs use for an organisation's
+identifier (MOEACA puts the 統一編號 there the same way). The test CA issues its card
+certificates the same way. If a real HCA card turns out to carry the code elsewhere (e.g.
+in the CN or a subject directory attribute), `institution_code_of` is the one place to
+change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
+
+# HCA's certificate policy for institution (醫事機構) certificates on the institution card.
+INSTITUTION_CARD_POLICY = x509.ObjectIdentifier("2.16.886.1.100.3.2.21")
+TRUST_ANCHOR_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+MESSAGES = {
+    "malformed": "無法讀取讀卡程式傳回的憑證或簽章，請重新插入機構卡後再試一次。",
+    "untrusted": "這張卡片的憑證不是由信任的憑證機構（醫事憑證管理中心）簽發，無法用來驗證。",
+    "expired": "這張機構卡的憑證已過期，請向醫事憑證管理中心申請換發，或改用紙本審核。",
+    "not_yet_valid": "這張機構卡的憑證還沒生效，請等生效後再驗證，或改用紙本審核。",
+    "key_usage": "這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。",
+    "not_institution_card": "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。",
+    "institution_mismatch": "這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。",
+    "bad_signature": "機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。",
+}
+
+
+class CardVerificationError(Exception):
+    """The card's answer was rejected; `code` is stable, `message` is for the clerk."""
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code
+        self.message = message or MESSAGES[code]
+        super().__init__(f"{code}: {self.message}")
+
+
+@dataclass(frozen=True)
+class VerifiedCard:
+    """What a verified institution card proves."""
+
+    institution_code: str
+    subject: str  # RFC 4514, for the audit trail
+    serial: str  # certificate serial number, upper-case hex
+    not_after: datetime
+    fingerprint_sha256: str
+
+
+def verify_card_signature(
+    certificate_der: bytes,
+    signature: bytes,
+    challenge: bytes,
+    *,
+    trust_anchors: list[x509.Certificate],
+    expected_institution_code: str,
+    now: datetime,
+) -> VerifiedCard:
+    """Check the card certificate and its signature over `challenge`; raise if anything fails."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    try:
+        certificate = x509.load_der_x509_certificate(certificate_der)
+    except ValueError:
+        raise CardVerificationError("malformed") from None
+    _check_issued_by_anchor(certificate, trust_anchors, now)
+    _check_validity(certificate, now)
+    _check_key_usage(certificate)
+    _check_policy(certificate)
+    code = institution_code_of(certificate)
+    if code != expected_institution_code.strip():
+        message = MESSAGES["institution_mismatch"].format(
+            card=code, expected=expected_institution_code
+        )
+        raise CardVerificationError("institution_mismatch", message)
+    _check_signature(certificate, signature, challenge)
+    return VerifiedCard(
+        institution_code=code,
+        subject=certificate.subject.rfc4514_string(),
+        serial=format(certificate.serial_number, "X"),
+        not_after=certificate.not_valid_after_utc,
+        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
+def institution_code_of(certificate: x509.Certificate) -> str:
+    """The 醫事機構代碼 in the subject's serialNumber attribute (see the module docstring)."""
+    values = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    if len(values) != 1 or not str(values[0].value).strip():
+        raise CardVerificationError("not_institution_card")
+    return str(values[0].value).strip()
+
+
+def _check_issued_by_anchor(
+    certificate: x509.Certificate, anchors: list[x509.Certificate], now: datetime
+) -> None:
+    """The certificate is signed by one of the configured anchors, itself a valid CA.
+
+    Every certificate in the anchors directory is trusted as configured, so HCA's issuing
+    CA (an intermediate under its root) is put there next to the root: the card only
+    hands over its own certificate, and the chain is then leaf -> anchor.
+    """
+    for anchor in anchors:
+        if anchor.subject != certificate.issuer or not _usable_ca(anchor, now):
+            continue
+        try:
+            certificate.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return
+    raise CardVerificationError("untrusted")
+
+
+def _usable_ca(anchor: x509.Certificate, now: datetime) -> bool:
+    """A CA certificate, allowed to sign certificates, valid now."""
+    try:
+        constraints = anchor.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    try:
+        usage = anchor.extensions.get_extension_for_class(x509.KeyUsage).value
+        signs_certificates = usage.key_cert_sign
+    except x509.ExtensionNotFound:
+        signs_certificates = True  # no KeyUsage extension: no restriction
+    in_validity = anchor.not_valid_before_utc <= now <= anchor.not_valid_after_utc
+    return constraints.ca and signs_certificates and in_validity
+
+
+def _check_validity(certificate: x509.Certificate, now: datetime) -> None:
+    if now < certificate.not_valid_before_utc:
+        raise CardVerificationError("not_yet_valid")
+    if now > certificate.not_valid_after_utc:
+        raise CardVerificationError("expired")
+
+
+def _check_key_usage(certificate: x509.Certificate) -> None:
+    """The key may make digital signatures (the card's signing certificate, not its
+    encryption one)."""
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise CardVerificationError("key_usage") from None
+    if not usage.digital_signature:
+        raise CardVerificationError("key_usage")
+
+
+def _check_policy(certificate: x509.Certificate) -> None:
+    """The certificate is issued under HCA's institution-card policy."""
+    try:
+        policies = certificate.extensions.get_extension_for_class(x509.CertificatePolicies)
+    except x509.ExtensionNotFound:
+        raise CardVerificationError("not_institution_card") from None
+    if not any(p.policy_identifier == INSTITUTION_CARD_POLICY for p in policies.value):
+        raise CardVerificationError("not_institution_card")
+
+
+def _check_signature(certificate: x509.Certificate, signature: bytes, challenge: bytes) -> None:
+    """The signature over the challenge: RSA PKCS#1 v1.5 or ECDSA, both with SHA-256.
+
+    The scheme follows from the certificate's key, never from what the helper claims.
+    """
+    key = certificate.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
+        else:
+            raise CardVerificationError("key_usage")
+    except InvalidSignature:
+        raise CardVerificationError("bad_signature") from None
+
+
+def load_trust_anchors(directory: Path) -> list[x509.Certificate]:
+    """Every certificate in `directory` (PEM, possibly several per file, or DER)."""
+    anchors: list[x509.Certificate] = []
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.suffix.lower() not in TRUST_ANCHOR_SUFFIXES:
+            continue
+        data = path.read_bytes()
+        try:
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                anchors.extend(x509.load_pem_x509_certificates(data))
+            else:
+                anchors.append(x509.load_der_x509_certificate(data))
+        except ValueError as error:
+            # A misconfigured anchors directory should stop the portal, not pass silently.
+            raise ValueError(f"{path}: not a certificate ({error})") from error
+    return anchors

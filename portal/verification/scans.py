@@ -1,0 +1,144 @@
+"""Stamped scans: checked by content, stored outside the web root under random names."""
+
+import hashlib
+import secrets
+import subprocess
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.accounts.models import AccountState
+from portal.audit.services import Origin, record_event
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.registration.models import Application, ApplicationState
+from portal.verification.models import PaperScan
+
+# The first bytes that identify each accepted type; the file name and the browser's
+# Content-Type are never trusted.
+SIGNATURES = {
+    b"%PDF-": ("application/pdf", ".pdf"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+}
+CHUNK = 64 * 1024
+
+
+class UploadRejected(Exception):
+    """The file cannot be accepted; the message says why, for the person uploading."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def detect_type(head: bytes) -> tuple[str, str] | None:
+    """The content type and extension the file's first bytes show, if accepted."""
+    return next((kind for magic, kind in SIGNATURES.items() if head.startswith(magic)), None)
+
+
+def display_name(filename: str | None) -> str:
+    """The last part of the name the browser sent, for showing only."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:200] or "scan"
+
+
+def store_scan(
+    application: Application, stream: BinaryIO, filename: str | None, origin: Origin
+) -> PaperScan:
+    """Keep an uploaded scan and put the application in the help desk's queue."""
+    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    data = stream.read(limit + 1)
+    if not data:
+        raise UploadRejected(_l("沒有收到檔案，請選擇掃描檔後再上傳。"))
+    if len(data) > limit:
+        raise UploadRejected(
+            _l("檔案超過 %(mb)d MB，請降低掃描解析度後再上傳。", mb=limit // (1024 * 1024))
+        )
+    kind = detect_type(data[:16])
+    if kind is None:
+        raise UploadRejected(_l("只接受 PDF、JPEG 或 PNG 的掃描檔，這個檔案不是其中一種。"))
+    content_type, extension = kind
+    stored_name = secrets.token_hex(16) + extension
+    path = upload_dir() / stored_name
+    path.write_bytes(data)
+    path.chmod(0o600)
+    scan = PaperScan(
+        application_id=application.id,
+        stored_name=stored_name,
+        original_name=display_name(filename),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    db.session.add(scan)
+    application.state = ApplicationState.AWAITING_PAPER_REVIEW
+    application.step_started_at = utcnow()
+    application.refusal_reason = None
+    application.account.state = AccountState.PENDING
+    record_event(
+        "verification.paper_uploaded",
+        subject_type="application",
+        subject_id=application.application_no,
+        origin=origin,
+        actor_account_id=application.account_id,
+        institution_id=application.institution_id,
+        detail={"sha256": scan.sha256, "size": scan.size, "type": content_type},
+    )
+    db.session.commit()
+    return scan
+
+
+def upload_dir() -> Path:
+    """Where scans live: outside the web root, created on first use."""
+    path = Path(current_app.config["UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def scan_path(scan: PaperScan) -> Path:
+    """The stored file of a scan."""
+    return upload_dir() / scan.stored_name
+
+
+def preview_png(scan: PaperScan) -> Path:
+    """A PNG of the scan's first page for the reviewer (made once with pdftoppm, cached)."""
+    source = scan_path(scan)
+    if scan.content_type != "application/pdf":
+        return source
+    target = source.with_suffix(".preview.png")
+    if not target.exists():
+        # pdftoppm (poppler-utils) adds ".png" to the prefix it is given.
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "80",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(source),
+                str(target.with_suffix("").with_suffix(".preview")),
+            ],
+            check=True,
+            timeout=30,
+            capture_output=True,
+        )
+    return target
+
+
+def scans_of(application: Application) -> list[PaperScan]:
+    """Every scan uploaded for the application, newest first."""
+    return list(
+        db.session.scalars(
+            select(PaperScan)
+            .where(PaperScan.application_id == application.id)
+            .order_by(PaperScan.id.desc())
+        )
+    )

@@ -1,0 +1,155 @@
+"""Verifying a manager application: with the institution card, or on stamped paper.
+
+The card path: the portal issues a challenge bound to the application, the clinic's card
+helper has the card sign it, and the portal checks certificate, policy, institution code,
+signature, and that the challenge is fresh and answered once.
+"""
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from portal.accounts.models import AccountState
+from portal.audit.services import Origin, record_event
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.registration.models import Application, ApplicationState
+from portal.verification.certificates import (
+    CardVerificationError,
+    VerifiedCard,
+    load_trust_anchors,
+    verify_card_signature,
+)
+from portal.verification.models import CardChallenge
+
+CHALLENGE_BYTES = 32
+
+
+class VerificationRefused(Exception):
+    """The card answer was not accepted; `code` is stable, `message` is for the clerk."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+CHALLENGE_MESSAGES = {
+    "challenge_unknown": _l("驗證碼不存在，請重新整理網頁後再驗證一次。"),
+    "challenge_expired": _l("驗證已超過 5 分鐘，請重新整理網頁後再驗證一次。"),
+    "challenge_used": _l("這次驗證已經使用過，請重新整理網頁後再驗證一次。"),
+    "not_awaiting": _l("這件申請目前不需要機構卡驗證。"),
+}
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    """A challenge for the page to hand to the card helper."""
+
+    id: int
+    nonce: str
+    expires_at: datetime
+
+
+def manager_application_awaiting(application: Application) -> bool:
+    """Whether the application is a manager's that still needs verifying."""
+    return application.is_manager_application and application.state in (
+        ApplicationState.AWAITING_VERIFICATION,
+        ApplicationState.REFUSED,
+    )
+
+
+def issue_challenge(application: Application) -> IssuedChallenge:
+    """A new random challenge for this application, valid for CARD_CHALLENGE_SECONDS."""
+    nonce = base64.b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii")
+    seconds = current_app.config["CARD_CHALLENGE_SECONDS"]
+    challenge = CardChallenge(
+        application_id=application.id,
+        nonce=nonce,
+        expires_at=utcnow() + timedelta(seconds=seconds),
+    )
+    db.session.add(challenge)
+    db.session.commit()
+    return IssuedChallenge(challenge.id, nonce, challenge.expires_at)
+
+
+def verify_with_card(
+    application: Application,
+    challenge_id: int,
+    certificate_der: bytes,
+    signature: bytes,
+    origin: Origin,
+) -> VerifiedCard:
+    """Check the card's answer; on success the manager account opens at once."""
+    if not manager_application_awaiting(application):
+        raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
+    challenge = _use_challenge(application, challenge_id)
+    try:
+        verified = verify_card_signature(
+            certificate_der,
+            signature,
+            base64.b64decode(challenge.nonce),
+            trust_anchors=load_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
+            expected_institution_code=application.institution.code,
+            now=utcnow(),
+        )
+    except CardVerificationError as error:
+        _audit("verification.card_failed", application, origin, {"reason": error.code})
+        db.session.commit()
+        raise VerificationRefused(error.code, error.message) from None
+    _approve(application, "card")
+    _audit(
+        "verification.card_succeeded",
+        application,
+        origin,
+        {"certificate_serial": verified.serial, "subject": verified.subject},
+    )
+    db.session.commit()
+    return verified
+
+
+def _use_challenge(application: Application, challenge_id: int) -> CardChallenge:
+    """Mark the challenge used, atomically: a replay or a second answer finds it used."""
+    challenge = db.session.get(CardChallenge, challenge_id)
+    if challenge is None or challenge.application_id != application.id:
+        raise VerificationRefused("challenge_unknown", str(CHALLENGE_MESSAGES["challenge_unknown"]))
+    now = utcnow()
+    if challenge.expires_at <= now:
+        raise VerificationRefused("challenge_expired", str(CHALLENGE_MESSAGES["challenge_expired"]))
+    claimed = db.session.execute(
+        update(CardChallenge)
+        .where(CardChallenge.id == challenge.id, CardChallenge.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        raise VerificationRefused("challenge_used", str(CHALLENGE_MESSAGES["challenge_used"]))
+    return challenge
+
+
+def _approve(application: Application, method: str) -> None:
+    now = utcnow()
+    locked = db.session.scalar(
+        select(Application).where(Application.id == application.id).with_for_update()
+    )
+    locked.state, locked.decided_at, locked.verified_by = ApplicationState.APPROVED, now, method
+    account = locked.account
+    account.state, account.activated_at = AccountState.ACTIVE, now
+
+
+def _audit(action: str, application: Application, origin: Origin, detail: dict) -> None:
+    record_event(
+        action,
+        subject_type="application",
+        subject_id=application.application_no,
+        origin=origin,
+        actor_account_id=application.account_id,
+        institution_id=application.institution_id,
+        detail=detail,
+    )

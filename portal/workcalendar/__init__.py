@@ -1,0 +1,1 @@
+"""Taiwan's government work calendar, with the portal's own closure overrides."""
