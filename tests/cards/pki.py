@@ -1,0 +1,152 @@
+"""A test PKI in the shape of HCA's: a root CA, an issuing CA, institution card certificates.
+
+Card certificates carry what real HCA institution-card (HOP) certificates carry and what
+portal.verification checks: the institution code in the subject's serialNumber attribute,
+keyUsage digitalSignature, and the institution-card policy 2.16.886.1.100.3.2.21.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from portal.verification import INSTITUTION_CARD_POLICY
+
+INSTITUTION_CODE = "3501200000"  # 臺北虛擬診所 in the demo data
+OTHER_INSTITUTION_CODE = "0101090517"
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+@cache
+def rsa_key(label: str) -> rsa.RSAPrivateKey:
+    """An RSA-2048 key per label, generated once per test run (they are slow to make)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A CA: its key and certificate."""
+
+    key: PrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def name(self) -> x509.Name:
+        """The CA's subject, the issuer of what it signs."""
+        return self.certificate.subject
+
+
+@dataclass(frozen=True)
+class CardIdentity:
+    """What goes on a card: the key pair and the certificate."""
+
+    key: PrivateKey
+    certificate: x509.Certificate
+
+    @property
+    def certificate_der(self) -> bytes:
+        """The certificate as the card stores it."""
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    def key_pkcs8_pem(self) -> bytes:
+        """The private key as PKCS#8 PEM (for SoftHSM2 and the virtual card)."""
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+
+def _name(common_name: str, *, serial_number: str | None = None) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "TW"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "測試醫事憑證管理中心"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ]
+    if serial_number is not None:
+        attributes.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, serial_number))
+    return x509.Name(attributes)
+
+
+def make_authority(
+    common_name: str, *, issuer: Authority | None = None, key_label: str | None = None
+) -> Authority:
+    """A root CA (no issuer) or an issuing CA under `issuer`."""
+    key = rsa_key(key_label or common_name)
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(issuer.name if issuer else _name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=365))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(key_cert_sign=True), critical=True)
+    )
+    return Authority(key, builder.sign(issuer.key if issuer else key, hashes.SHA256()))
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """What to get wrong, or right, in a card certificate."""
+
+    institution_code: str | None = INSTITUTION_CODE
+    not_before: timedelta = timedelta(days=-1)  # relative to now
+    not_after: timedelta = timedelta(days=365)
+    digital_signature: bool = True
+    policies: tuple[x509.ObjectIdentifier, ...] = field(
+        default_factory=lambda: (INSTITUTION_CARD_POLICY,)
+    )
+    key: PrivateKey | None = None
+
+
+def issue_card(authority: Authority, options: CardOptions | None = None) -> CardIdentity:
+    """An institution card's signing key and certificate, issued by `authority`."""
+    options = options or CardOptions()
+    key = options.key or rsa_key("card")
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name("臺北虛擬診所", serial_number=options.institution_code))
+        .issuer_name(authority.name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + options.not_before)
+        .not_valid_after(now + options.not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            _key_usage(
+                digital_signature=options.digital_signature,
+                key_encipherment=not options.digital_signature,
+            ),
+            critical=True,
+        )
+    )
+    if options.policies:
+        policies = [x509.PolicyInformation(oid, None) for oid in options.policies]
+        builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
+    return CardIdentity(key, builder.sign(authority.key, hashes.SHA256()))
+
+
+def _key_usage(
+    *, digital_signature: bool = False, key_encipherment: bool = False, key_cert_sign: bool = False
+) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=key_encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=key_cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )

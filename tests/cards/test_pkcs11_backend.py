@@ -1,0 +1,78 @@
+"""The PKCS#11 backend against SoftHSM2, standing in for the HCA card vendor's module."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime
+
+import pytest
+
+from card_helper.backends.base import ALGORITHM_RSA, NoReaderService, WrongPin
+from card_helper.backends.pkcs11 import Pkcs11Backend
+from portal.verification import verify_card_signature
+from tests.cards.helper_client import request, sign_body
+from tests.cards.pki import INSTITUTION_CODE
+
+
+def test_status_lists_the_token_slot(softhsm_token):
+    status = Pkcs11Backend(softhsm_token.module).status()
+    assert status.backend == "pkcs11"
+    assert status.card_present
+    assert any(reader.name.startswith("SoftHSM") for reader in status.readers)
+
+
+def test_the_token_signs_and_the_portal_accepts_it(softhsm_token, trust_anchors):
+    challenge = secrets.token_bytes(32)
+    result = Pkcs11Backend(softhsm_token.module).sign(challenge, softhsm_token.pin)
+    assert result.algorithm == ALGORITHM_RSA
+    assert result.certificate_der == softhsm_token.identity.certificate_der
+    verified = verify_card_signature(
+        result.certificate_der,
+        result.signature,
+        challenge,
+        trust_anchors=trust_anchors,
+        expected_institution_code=INSTITUTION_CODE,
+        now=datetime.now(UTC),
+    )
+    assert verified.institution_code == INSTITUTION_CODE
+
+
+def test_a_wrong_pin_is_reported(softhsm_token):
+    with pytest.raises(WrongPin) as caught:
+        Pkcs11Backend(softhsm_token.module).sign(secrets.token_bytes(32), "000000")
+    # PKCS#11 tells "final try" but not a count; SoftHSM2 tells neither.
+    assert caught.value.tries_left is None
+    assert "PIN 碼錯誤" in caught.value.message
+
+
+def test_no_module_configured_is_no_reader_service():
+    with pytest.raises(NoReaderService):
+        Pkcs11Backend(None).status()
+
+
+def test_a_module_that_cannot_be_loaded_is_no_reader_service(tmp_path):
+    with pytest.raises(NoReaderService) as caught:
+        Pkcs11Backend(str(tmp_path / "missing-vendor-module.so")).sign(b"x" * 32, "123456")
+    assert "讀卡機服務沒有啟動" in caught.value.message
+
+
+def test_the_helper_serves_the_pkcs11_backend(softhsm_token, helper_server, trust_anchors):
+
+    helper = helper_server(backend=Pkcs11Backend(softhsm_token.module))
+    status, _, body = request(helper.url)
+    assert status == 200 and body["backend"] == "pkcs11" and body["card_present"]
+    challenge = secrets.token_bytes(32)
+    status, _, body = request(
+        helper.url, "POST", "/v1/sign", body=sign_body(softhsm_token.pin, challenge)
+    )
+    assert status == 200, body
+    verified = verify_card_signature(
+        base64.b64decode(body["certificate"]),
+        base64.b64decode(body["signature"]),
+        challenge,
+        trust_anchors=trust_anchors,
+        expected_institution_code=INSTITUTION_CODE,
+        now=datetime.now(UTC),
+    )
+    assert verified.institution_code == INSTITUTION_CODE

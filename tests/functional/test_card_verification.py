@@ -1,0 +1,190 @@
+"""The portal's side of 醫事機構卡驗證: challenge, certificate checks, replay, freshness.
+
+The card's part is played here by signing with the card key directly (the helper and the
+virtual card are exercised end to end in tests/cards and tests/browser).
+"""
+
+import base64
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from sqlalchemy import select
+
+from portal.accounts.models import AccountState, Role
+from portal.audit.models import AuditEvent
+from portal.db_types import utcnow
+from portal.registration.models import ApplicationState
+from tests import factories
+from tests.cards.pki import (
+    INSTITUTION_CODE,
+    OTHER_INSTITUTION_CODE,
+    CardOptions,
+    issue_card,
+    make_authority,
+)
+from tests.functional.helpers import csrf_token, text_of
+
+
+@pytest.fixture(scope="module")
+def root():
+    return make_authority("測試醫事憑證根憑證")
+
+
+@pytest.fixture
+def anchors(app, root, tmp_path):
+    (tmp_path / "root.pem").write_bytes(root.certificate.public_bytes(serialization.Encoding.PEM))
+    saved = app.config["CARD_TRUST_ANCHORS_DIR"]
+    app.config["CARD_TRUST_ANCHORS_DIR"] = str(tmp_path)
+    yield tmp_path
+    app.config["CARD_TRUST_ANCHORS_DIR"] = saved
+
+
+@pytest.fixture
+def application(db_session, anchors):
+    clinic = factories.institution(code=INSTITUTION_CODE, name="臺北虛擬診所")
+    manager = factories.account(
+        institution=clinic, role=Role.MANAGER, national_id="B123456780", email="m@example.org"
+    )
+    return factories.application(manager)
+
+
+def open_card_page(client, application):
+    """Find the application on the progress page (proving the ID), then open the card page."""
+    page = client.get("/applications/status").get_data(as_text=True)
+    client.post(
+        "/applications/status",
+        data={
+            "csrf_token": csrf_token(page),
+            "application_no": application.application_no,
+            "national_id": "B123456780",
+        },
+    )
+    html = client.get("/verification").get_data(as_text=True)
+    challenge = re.search(r'data-challenge="([^"]+)"', html).group(1)
+    challenge_id = re.search(r'name="challenge_id" value="(\d+)"', html).group(1)
+    return html, challenge, challenge_id
+
+
+def answer(client, html, challenge_id, card, signature):
+    return client.post(
+        "/verification/card",
+        data={
+            "csrf_token": csrf_token(html),
+            "challenge_id": challenge_id,
+            "certificate": base64.b64encode(card.certificate_der).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        },
+    )
+
+
+def sign(card, challenge: str) -> bytes:
+    return card.key.sign(base64.b64decode(challenge), padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_valid_card_opens_the_account_at_once(client, application, root, db_session, smtp_sink):
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    assert 'data-helper-url="http://127.0.0.1:31611"' in html
+    assert "127.0.0.1:31611" in client.get("/verification").headers["Content-Security-Policy"]
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    assert response.status_code == 303 and response.headers["Location"] == "/verification/done"
+    db_session.expire_all()
+    assert application.state is ApplicationState.APPROVED and application.verified_by == "card"
+    assert application.account.state is AccountState.ACTIVE
+    assert "已啟用" in smtp_sink.wait_for(1)[0]["Subject"]
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    )
+    assert event.detail["certificate_serial"]
+
+
+@pytest.mark.parametrize(
+    ("options", "issuer", "message"),
+    [
+        (CardOptions(institution_code=OTHER_INSTITUTION_CODE), "root", "與申請的機構代碼"),
+        (
+            CardOptions(not_after=timedelta(days=-1), not_before=timedelta(days=-30)),
+            "root",
+            "已過期",
+        ),
+        (CardOptions(policies=()), "root", "不是醫事機構卡"),
+        (CardOptions(digital_signature=False), "root", "不能用來簽章"),
+        (CardOptions(), "stranger", "不是由信任的憑證機構"),
+    ],
+)
+def test_bad_cards_are_refused_in_plain_words(
+    client, application, root, db_session, options, issuer, message
+):
+    authority = root if issuer == "root" else make_authority("不明憑證中心")
+    card = issue_card(authority, options)
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in text_of(page, "verification-error")
+    assert "改用紙本審核" in text_of(page, "verification-error")
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_VERIFICATION
+
+
+def test_tampered_signature_is_refused(client, application, root):
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    signature = bytearray(sign(card, challenge))
+    signature[10] ^= 0xFF
+    response = answer(client, html, challenge_id, card, bytes(signature))
+    assert "簽章驗證失敗" in text_of(response.get_data(as_text=True), "verification-error")
+
+
+def test_a_challenge_is_answered_once(client, application, root, db_session):
+    card = issue_card(root, CardOptions(institution_code=OTHER_INSTITUTION_CODE))
+    html, challenge, challenge_id = open_card_page(client, application)
+    answer(client, html, challenge_id, card, sign(card, challenge))
+    good = issue_card(root)
+    replay = answer(client, html, challenge_id, good, sign(good, challenge))
+    assert "已經使用過" in text_of(replay.get_data(as_text=True), "verification-error")
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_VERIFICATION
+
+
+def test_a_challenge_expires_after_five_minutes(client, application, root):
+    card = issue_card(root)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        html, challenge, challenge_id = open_card_page(client, application)
+        clock.shift(timedelta(minutes=5, seconds=1))
+        response = answer(client, html, challenge_id, card, sign(card, challenge))
+    assert "超過 5 分鐘" in text_of(response.get_data(as_text=True), "verification-error")
+
+
+def test_a_challenge_of_another_application_is_refused(client, application, root, db_session):
+    other = factories.application(factories.account(role=Role.MANAGER))
+    from portal.verification.services import issue_challenge
+
+    foreign = issue_challenge(other)
+    card = issue_card(root)
+    html, _challenge, _id = open_card_page(client, application)
+    response = answer(client, html, str(foreign.id), card, sign(card, foreign.nonce))
+    assert "驗證碼不存在" in text_of(response.get_data(as_text=True), "verification-error")
+
+
+def test_garbage_from_the_helper_gets_a_message(client, application):
+    html, _challenge, challenge_id = open_card_page(client, application)
+    response = client.post(
+        "/verification/card",
+        data={
+            "csrf_token": csrf_token(html),
+            "challenge_id": challenge_id,
+            "certificate": "not base64!",
+            "signature": "",
+        },
+    )
+    assert response.status_code == 422
+    assert "不完整" in text_of(response.get_data(as_text=True), "verification-error")
+
+
+def test_verification_page_needs_the_application_proven(client, db_session):
+    assert client.get("/verification").headers["Location"] == "/applications/status"

@@ -1,0 +1,211 @@
+"""Staff accounts: the command line, the second factor, management in the browser, audit."""
+
+import re
+import threading
+
+import pyotp
+from sqlalchemy import select
+
+from portal.accounts.models import Account, StaffRole
+from portal.audit.models import AuditEvent
+from portal.extensions import db
+from portal.security.encryption import decrypt_text
+from tests import factories
+from tests.functional.auth_helpers import login, login_staff, post_form
+from tests.functional.helpers import csrf_token, text_of
+
+
+def test_create_staff_from_the_command_line_and_enrol_the_second_factor(live_app):
+    runner = live_app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "create-staff",
+            "hd.chen",
+            "--name",
+            "陳服務",
+            "--email",
+            "hd@hpa.example.gov.tw",
+            "--national-id",
+            "A123456789",
+            "--role",
+            "subsystem_admin",
+            "--subsystem",
+            "cessation",
+            "--subsystem",
+            "oral-cancer",
+            "--password",
+            factories.STRONG_PASSWORD,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    client = live_app.test_client()
+    first = login(client, "hd.chen")
+    assert first.headers["Location"] == "/login/second-factor"
+    page = client.get("/login/second-factor").get_data(as_text=True)
+    assert 'id="totp-qr" src="data:image/svg+xml' in page
+    secret = text_of(page, "totp-secret")
+    wrong = client.post(
+        "/login/second-factor", data={"csrf_token": csrf_token(page), "code": "000000"}
+    )
+    assert wrong.status_code == 401
+    page = client.get("/login/second-factor").get_data(as_text=True)
+    secret = text_of(page, "totp-secret")
+    code = pyotp.TOTP(secret).now()
+    done = client.post("/login/second-factor", data={"csrf_token": csrf_token(page), "code": code})
+    assert done.status_code == 303
+    assert "子系統權限審核" in text_of(client.get("/account").get_data(as_text=True), "main-nav")
+    with live_app.app_context():
+        account = db.session.scalar(select(Account).where(Account.username == "hd.chen"))
+        assert account.totp_confirmed_at is not None
+        assert decrypt_text(account.totp_secret_encrypted) == secret
+        assert sorted(s.code for s in account.administered_subsystems) == [
+            "cessation",
+            "oral-cancer",
+        ]
+
+
+def test_create_staff_refuses_a_weak_password(live_app):
+    result = live_app.test_cli_runner().invoke(
+        args=[
+            "create-staff",
+            "hd.weak",
+            "--name",
+            "x",
+            "--email",
+            "x@example.org",
+            "--national-id",
+            "A123456789",
+            "--role",
+            "help_desk",
+            "--password",
+            "password",
+        ],
+    )
+    assert result.exit_code != 0 and "密碼不符規則" in result.output
+
+
+def test_a_used_code_cannot_be_replayed(client, db_session):
+    person = factories.staff(StaffRole.HELP_DESK)
+    assert login_staff(client, person).status_code == 303
+    client.post(
+        "/logout", data={"csrf_token": csrf_token(client.get("/account").get_data(as_text=True))}
+    )
+    login(client, person.username)
+    page = client.get("/login/second-factor").get_data(as_text=True)
+    replay = client.post(
+        "/login/second-factor",
+        data={"csrf_token": csrf_token(page), "code": factories.totp_code(person)},
+    )
+    assert replay.status_code == 401
+    assert "已使用過" in text_of(replay.get_data(as_text=True), "code-error")
+
+
+def test_staff_pages_need_the_second_factor(client, db_session):
+    person = factories.staff(StaffRole.PORTAL_ADMIN)
+    login(client, person.username)
+    assert client.get("/admin/staff").status_code == 302
+
+
+def test_portal_admin_creates_and_changes_staff_in_the_browser(client, db_session, smtp_sink):
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    login_staff(client, admin)
+    missing = post_form(
+        client,
+        "/admin/staff/new",
+        "/admin/staff/new",
+        {
+            "username": "oc.admin",
+            "name": "林管理",
+            "email": "oc@hpa.example.gov.tw",
+            "national_id": "B123456780",
+            "role": "subsystem_admin",
+        },
+    )
+    assert missing.status_code == 422
+    assert "至少要管理一個子系統" in text_of(missing.get_data(as_text=True), "subsystems-error")
+    created = post_form(
+        client,
+        "/admin/staff/new",
+        "/admin/staff/new",
+        {
+            "username": "oc.admin",
+            "name": "林管理",
+            "email": "oc@hpa.example.gov.tw",
+            "national_id": "B123456780",
+            "role": "subsystem_admin",
+            "subsystems": ["oral-cancer"],
+        },
+    )
+    assert created.status_code == 303
+    [invitation] = smtp_sink.wait_for(1)
+    assert re.search(r"/password/reset/\S+", invitation.get_content())
+    staff = db_session.scalar(select(Account).where(Account.username == "oc.admin"))
+    changed = post_form(
+        client,
+        f"/admin/staff/{staff.id}",
+        f"/admin/staff/{staff.id}",
+        {"role": "help_desk", "active": "y"},
+    )
+    assert changed.status_code == 303
+    db_session.expire_all()
+    assert staff.staff_role is StaffRole.HELP_DESK and staff.administered_subsystems == []
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "staff.role_changed"))
+    assert event.actor_account_id == admin.id
+    assert event.detail["before"]["role"] == "subsystem_admin"
+
+
+def test_audit_search_by_account_kind_and_date(client, db_session):
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    person = factories.account(username="audit.target")
+    login(client, "audit.target", "Wrong*1")
+    login_staff(client, admin)
+    html = client.get("/admin/audit?username=audit.target&action=login").get_data(as_text=True)
+    rows = text_of(html, "audit-events")
+    assert "login.failed" in rows and f"account {person.id}" in rows
+    assert "login.succeeded" not in rows
+    html = client.get("/admin/audit?date_from=2001-01-01&date_to=2001-01-02").get_data(as_text=True)
+    assert "沒有符合的紀錄" in text_of(html, "audit-events")
+    bad = client.get("/admin/audit?institution_code=12").get_data(as_text=True)
+    assert "10 位數字" in text_of(bad, "institution_code-error")
+
+
+def test_fifty_concurrent_wrong_passwords_count_fifty_failures(live_app):
+    live_app.config["RATELIMIT_LOGIN"] = "1000 per minute"
+    with live_app.app_context():
+        from portal.accounts.models import AccountState
+
+        person = factories.account(state=AccountState.ACTIVE, username="many.tries")
+        db.session.commit()
+        person_id = person.id
+    clients = [live_app.test_client() for _ in range(50)]
+    tokens = [csrf_token(c.get("/login").get_data(as_text=True)) for c in clients]
+    barrier = threading.Barrier(50)
+    codes = [None] * 50
+
+    def attempt(index):
+        barrier.wait()
+        codes[index] = (
+            clients[index]
+            .post(
+                "/login",
+                data={"csrf_token": tokens[index], "username": "many.tries", "password": "Wrong*1"},
+            )
+            .status_code
+        )
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert codes == [401] * 50
+    with live_app.app_context():
+        account = db.session.get(Account, person_id)
+        assert account.failed_logins == 50
+        assert account.locked_until is not None
+        failures = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "login.failed", AuditEvent.subject_id == str(person_id)
+            )
+        ).all()
+        assert len(failures) == 50
