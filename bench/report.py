@@ -1,0 +1,115 @@
+"""Targets, verdicts and the Markdown table."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.load import Measurement
+
+# Targets of the registration scenarios (the issue that asked for this benchmark).
+REGISTER_SHARE_OF_FLOOR = 0.5
+FRAGMENT_P95_MS = 25.0
+STATUS_P95_GROWTH = 1.2
+# Above this share of the CPU taken by other processes, the report warns that it is noisy.
+BUSY_MACHINE_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    scenario: str
+    measurement: Measurement
+    target: str
+    passed: bool | None  # None: a reference line with no target of its own
+
+    @property
+    def verdict(self) -> str:
+        """PASS/FAIL; a target met with failed requests is still a FAIL."""
+        if self.measurement.errors:
+            return "FAIL (errors)"
+        if self.passed is None:
+            return "—"
+        return "PASS" if self.passed else "FAIL"
+
+
+Judge = Callable[[Measurement], tuple[str, bool | None]]
+
+
+def reference() -> Judge:
+    """No target: the line other lines are compared with."""
+    return lambda _m: ("reference", None)
+
+
+def share_of(floor: Measurement, share: float = REGISTER_SHARE_OF_FLOOR) -> Judge:
+    """At least `share` of the floor's requests/s."""
+    needed = floor.requests_per_second * share
+    return lambda m: (
+        f"≥ {share:.0%} of floor's req/s (≥ {needed:.0f}; got "
+        f"{m.requests_per_second / floor.requests_per_second:.0%})",
+        m.requests_per_second >= needed,
+    )
+
+
+def p95_at_most(limit_ms: float = FRAGMENT_P95_MS) -> Judge:
+    """p95 latency no higher than `limit_ms`."""
+    return lambda m: (f"p95 ≤ {limit_ms:g} ms", m.p95_ms <= limit_ms)
+
+
+def p95_info(limit_ms: float = FRAGMENT_P95_MS) -> Judge:
+    """No verdict: whether one client alone sees p95 within `limit_ms` (no queueing)."""
+    return lambda m: (
+        f"info: one client, p95 {'≤' if m.p95_ms <= limit_ms else '>'} {limit_ms:g} ms",
+        None,
+    )
+
+
+def p95_growth(small: Measurement, growth: float = STATUS_P95_GROWTH) -> Judge:
+    """p95 no more than `growth` times the p95 measured on the small data set."""
+
+    def judge(m: Measurement) -> tuple[str, bool]:
+        # The CPU ratio says whether the work grew, whatever the machine's other load did.
+        cpu = ""
+        if None not in (m.app_cpu_ms, m.db_cpu_ms, small.app_cpu_ms, small.db_cpu_ms):
+            ratio = (m.app_cpu_ms + m.db_cpu_ms) / (small.app_cpu_ms + small.db_cpu_ms)
+            cpu = f"; CPU/req ratio {ratio:.2f}"
+        return (
+            f"p95 ≤ {growth:.1f} × p95 at 1k (ratio {m.p95_ms / small.p95_ms:.2f}{cpu})",
+            m.p95_ms <= small.p95_ms * growth,
+        )
+
+    return judge
+
+
+def judged(scenario: str, measurement: Measurement, judge: Judge) -> Row:
+    """A table row for a measurement under its target."""
+    target, passed = judge(measurement)
+    return Row(scenario, measurement, target, passed)
+
+
+def markdown(rows: list[Row]) -> str:
+    """The results as a Markdown table."""
+    lines = [
+        "| scenario | req/s | p50 ms | p95 ms | p99 ms | errors | CPU ms/req app + db "
+        "| other load | target | result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        m = row.measurement
+        lines.append(
+            f"| {row.scenario} | {m.requests_per_second:.0f} | {m.p50_ms:.1f} | {m.p95_ms:.1f} "
+            f"| {m.p99_ms:.1f} | {m.errors} | {_cpu(m)} | {_other(m)} | {row.target} "
+            f"| {row.verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def _cpu(m: Measurement) -> str:
+    """Workers' and PostgreSQL's CPU per request, when they could be read."""
+    if m.app_cpu_ms is None or m.db_cpu_ms is None:
+        return "n/a"
+    return f"{m.app_cpu_ms:.2f} + {m.db_cpu_ms:.2f}"
+
+
+def _other(m: Measurement) -> str:
+    """How much of the machine other processes took while this line was measured."""
+    return "n/a" if m.other_cpu_share is None else f"{m.other_cpu_share:.0%}"

@@ -1,0 +1,178 @@
+"""The requests each scenario sends, and a check that they get real answers.
+
+A scenario whose requests all come back 400 (a stale CSRF token) or 404 (a wrong application
+number) would measure error pages very quickly; every scenario is therefore tried once from
+Python before wrk runs it, and the answers must carry the element the page is about.
+"""
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from urllib.parse import quote, urlencode
+
+from bench.load import Request
+from bench.seed import INSTITUTION_COUNT
+from bench.server import Server
+from portal.institutions.demo_data import generate_institutions
+
+SESSION_COOKIE = "portal_session"
+# The trivial route bench/floor_app.py adds to the portal.
+FLOOR_PATH = "/_bench/floor"
+# What people type into the meter, short to long: zxcvbn's cost grows with the length.
+PASSWORDS = ("abc", "Passw0rd", "Tr0ub4dor=3", "Clinic~2026!x", "correct=Horse9battery*staple")
+# Name fragments and code prefixes the institution picker gets (台 is normalised to 臺).
+SEARCH_QUERIES = ("診所", "醫院", "林", "衛生所", "台中", "藥局", "9", "93", "3501200000", "內科")
+# More than a scenario sends (≈ 1,000 req/s × 12 s), so none is asked twice in a run.
+DISTINCT_QUERIES = 15_000
+HTMX = {"HX-Request": "true"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """A visitor who opened the registration page: their cookie and CSRF token."""
+
+    cookie: str
+    csrf_token: str
+
+    def headers(self) -> dict[str, str]:
+        """What htmx sends with a POST: the cookie and the token from `hx-headers`."""
+        return {**HTMX, **FORM, "Cookie": self.cookie, "X-CSRFToken": self.csrf_token}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named list of requests and the text every answer must contain."""
+
+    name: str
+    requests: list[Request]
+    expect: str
+
+
+def open_session(server: Server) -> BrowserSession:
+    """GET /register as a new visitor; the session cookie and the page's CSRF token."""
+    response = server.get("/register")
+    cookie = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookie.load(header)
+    match = re.search(r"hx-headers='([^']*)'", response.body)  # type: ignore[attr-defined]
+    if SESSION_COOKIE not in cookie or match is None:
+        raise RuntimeError("GET /register gave no session cookie or no hx-headers token")
+    token = json.loads(match.group(1))["X-CSRFToken"]
+    # The next page rewrites the cookie once (Flask-Login marks the session "_fresh": false);
+    # a browser keeps the new one, so must we, or every measured request would rewrite it.
+    follow = server.get("/applications/status", {"Cookie": _cookie_header(cookie)})
+    for header in follow.headers.get_all("Set-Cookie") or []:
+        cookie.load(header)
+    return BrowserSession(_cookie_header(cookie), token)
+
+
+def _cookie_header(cookie: SimpleCookie) -> str:
+    return f"{SESSION_COOKIE}={cookie[SESSION_COOKIE].value}"
+
+
+def floor() -> Scenario:
+    """The trivial route: the framework's own cost per request."""
+    return Scenario("floor: GET /_bench/floor", [Request("GET", FLOOR_PATH, {})], "ok")
+
+
+def register_page() -> Scenario:
+    """A new visitor opening the form (no cookie, so a session and token are made)."""
+    return Scenario("GET /register", [Request("GET", "/register", {})], 'name="username"')
+
+
+def password_meter(session: BrowserSession) -> Scenario:
+    """The live meter, as htmx posts it while the person types."""
+    requests = [
+        Request(
+            "POST",
+            "/register/password-strength",
+            session.headers(),
+            urlencode(
+                {
+                    "password": password,
+                    "username": "chen.clinic",
+                    "national_id": "A123456789",
+                    "name": "陳志明",
+                }
+            ),
+        )
+        for password in PASSWORDS
+    ]
+    return Scenario("POST /register/password-strength", requests, 'id="password-strength"')
+
+
+def institution_search() -> Scenario:
+    """The institution picker searching as the person types."""
+    requests = [
+        Request("GET", f"/institutions/search?q={quote(query)}", HTMX) for query in SEARCH_QUERIES
+    ]
+    return Scenario("GET /institutions/search", requests, 'id="institution-results"')
+
+
+def distinct_search_queries(count: int, seed: int = 7) -> list[str]:
+    """`count` different queries such as people type: parts of names, prefixes of codes.
+
+    Taken from the same generated institutions as the seed, so most of them find something.
+    """
+    rng = random.Random(seed)
+    records = list(generate_institutions(INSTITUTION_COUNT))
+    queries: dict[str, None] = {}  # ordered and unique
+    while len(queries) < count:
+        record = rng.choice(records)
+        if rng.random() < 0.3:
+            query = record.code[: rng.randint(3, 10)]
+        else:
+            start = rng.randrange(len(record.name) - 1)
+            query = record.name[start : start + rng.randint(2, 4)]
+        queries[query] = None
+    return list(queries)
+
+
+def institution_search_distinct(count: int = DISTINCT_QUERIES) -> Scenario:
+    """The picker with queries that never repeat: every answer comes from the database."""
+    requests = [
+        Request("GET", f"/institutions/search?q={quote(query)}", HTMX)
+        for query in distinct_search_queries(count)
+    ]
+    return Scenario(
+        "GET /institutions/search, distinct queries", requests, 'id="institution-results"'
+    )
+
+
+def status_lookup(session: BrowserSession, pairs: list[tuple[str, str]], label: str) -> Scenario:
+    """申請進度查詢 for real (application number, ID number) pairs of the seed."""
+    requests = [
+        Request(
+            "POST",
+            "/applications/status",
+            session.headers(),
+            urlencode(
+                {
+                    "application_no": number,
+                    "national_id": national_id,
+                    "csrf_token": session.csrf_token,
+                }
+            ),
+        )
+        for number, national_id in pairs
+    ]
+    return Scenario(f"POST /applications/status ({label})", requests, 'id="status-result"')
+
+
+def check(server: Server, scenario: Scenario, sample: int = 5) -> int:
+    """Send the scenario's first requests once; each must be a 200 with the expected element.
+
+    Returns how many were sent, so that the load can start after them.
+    """
+    for item in scenario.requests[:sample]:
+        response = server.request(item.method, item.path, item.body, item.headers)
+        body: str = response.body  # type: ignore[attr-defined]
+        if response.status != 200 or scenario.expect not in body:
+            raise RuntimeError(
+                f"{scenario.name}: {item.method} {item.path} answered {response.status} "
+                f"without {scenario.expect!r}:\n{body[:500]}"
+            )
+    return len(scenario.requests[:sample])

@@ -1,0 +1,251 @@
+"""Seeding the bench database: institutions, then accounts with their applications.
+
+Rows go in with COPY in batches (bench/bulk.py), bypassing the ORM's unit of work: the ORM
+would take minutes for 100,000 accounts, and what is measured is the reading side. The
+values still go through the portal's own column types and security functions, so the rows
+look exactly like those the registration service writes.
+"""
+
+import random
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Flask
+
+from bench.bulk import copy_rows
+from portal.accounts.models import Account, AccountState, Role
+from portal.db_types import utcnow
+from portal.extensions import db
+from portal.institutions.demo_data import DEMO_CLINIC, SURNAMES, generate_institutions
+from portal.institutions.models import Institution
+from portal.registration.identifiers import is_valid_national_id
+from portal.registration.models import Application, ApplicationState
+from portal.security.national_ids import encrypt_national_id, national_id_digest
+from portal.security.passwords import hash_password
+from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
+
+INSTITUTION_COUNT = 30_000
+BATCH_SIZE = 5_000
+# One hash shared by every seeded account: argon2id costs ~50 ms by design, so 100,000 of them
+# would take over an hour, and no scenario signs in.
+SHARED_PASSWORD = "Bench*Password#2026"
+GIVEN_NAMES = ("志明", "春嬌", "淑芬", "家豪", "怡君", "建宏", "雅婷", "俊傑", "美玲", "宗翰")
+AREA_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
+
+# (state, weight) for each role: most applications are decided, as in a portal in service.
+MANAGER_STATES = (
+    (ApplicationState.APPROVED, 60),
+    (ApplicationState.AWAITING_VERIFICATION, 25),
+    (ApplicationState.AWAITING_PAPER_REVIEW, 15),
+)
+GENERAL_STATES = (
+    (ApplicationState.APPROVED, 60),
+    (ApplicationState.AWAITING_MANAGER, 30),
+    (ApplicationState.REFUSED, 10),
+)
+ACCOUNT_STATE_OF = {
+    ApplicationState.APPROVED: AccountState.ACTIVE,
+    ApplicationState.REFUSED: AccountState.REFUSED,
+}
+
+
+@dataclass(frozen=True)
+class SeedContext:
+    """What every account batch needs: where accounts may belong, and the shared hash."""
+
+    institution_ids: Sequence[int]
+    subsystem_ids: Sequence[int]
+    password_hash: str
+
+
+def national_id_for(index: int) -> str:
+    """A valid, unique ID number for the index-th seeded account (letter, sex, serial, check)."""
+    letter = AREA_LETTERS[index % len(AREA_LETTERS)]
+    stem = f"{letter}{1 + (index // len(AREA_LETTERS)) % 2}{index:07d}"
+    # The portal's own validator decides the check digit, so no checksum table is duplicated.
+    for check in "0123456789":
+        if is_valid_national_id(stem + check):
+            return stem + check
+    raise AssertionError(f"no check digit for {stem}")
+
+
+def application_no_for(index: int, submitted_at: datetime) -> str:
+    """A 14-digit application number: the submission date and the index (hence unique)."""
+    return submitted_at.strftime("%Y%m%d") + f"{index:06d}"
+
+
+def sample_pairs(app: Flask, seeded: int, count: int) -> list[tuple[str, str]]:
+    """(application_no, national_id) of `count` random accounts among the first `seeded`."""
+    rng = random.Random(seeded)
+    indices = rng.sample(range(seeded), min(count, seeded))
+    with app.app_context(), db.engine.connect() as connection:
+        numbers = dict(
+            connection.execute(
+                sa.select(Application.account_id, Application.application_no).where(
+                    Application.account_id.in_([index + 1 for index in indices])
+                )
+            ).all()
+        )
+    # Plain IDs are never stored; they are derived again from the account's index.
+    return [(numbers[index + 1], national_id_for(index)) for index in indices]
+
+
+def seed_institutions(app: Flask) -> SeedContext:
+    """The demo clinic and 30,000 generated institutions; the context account batches use."""
+    now = utcnow()
+    records = [DEMO_CLINIC, *generate_institutions(INSTITUTION_COUNT)]
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "kind": r.kind,
+            "county": r.county,
+            "active": r.active,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in records
+    ]
+    with app.app_context(), db.engine.begin() as connection:
+        for batch in _batches(rows):
+            copy_rows(connection, Institution.__table__, batch)
+        institution_ids = connection.scalars(
+            sa.select(Institution.id).where(Institution.active)
+        ).all()
+        subsystem_ids = connection.scalars(sa.select(Subsystem.id)).all()
+    return SeedContext(institution_ids, subsystem_ids, hash_password(SHARED_PASSWORD))
+
+
+def seed_accounts(app: Flask, context: SeedContext, start: int, stop: int) -> None:
+    """Accounts start..stop-1, each with its application and some subsystem requests."""
+    with app.app_context():
+        for first in range(start, stop, BATCH_SIZE):
+            last = min(first + BATCH_SIZE, stop)
+            accounts, applications, requests = _account_batch(context, first, last)
+            # One transaction per batch keeps memory and WAL bursts bounded.
+            with db.engine.begin() as connection:
+                copy_rows(connection, Account.__table__, accounts)
+                copy_rows(connection, Application.__table__, applications)
+                copy_rows(connection, SubsystemRequest.__table__, requests)
+        with db.engine.begin() as connection:
+            _after_explicit_ids(connection)
+        _settle(db.engine)
+
+
+def _after_explicit_ids(connection: sa.Connection) -> None:
+    """Move the id sequences past the explicit ids, so later inserts get fresh ones."""
+    for table in ("accounts", "applications"):
+        connection.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+
+
+def _settle(engine: sa.Engine) -> None:
+    """Leave the database as a portal in service has it, with no maintenance still to come.
+
+    Without this, autovacuum and a checkpoint would start after the bulk load, in the middle
+    of a measurement, and the planner would see the tables as they were before the load.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (ANALYZE)")
+        connection.exec_driver_sql("CHECKPOINT")
+
+
+def _account_batch(context: SeedContext, first: int, last: int) -> tuple[list, list, list]:
+    """The rows of accounts first..last-1: accounts, applications, subsystem requests."""
+    rng = random.Random(first)  # deterministic per batch, whatever the scale reached
+    now = utcnow()
+    accounts, applications, requests = [], [], []
+    for index in range(first, last):
+        role = Role.MANAGER if index % 5 == 0 else Role.GENERAL
+        state = _pick_state(rng, MANAGER_STATES if role is Role.MANAGER else GENERAL_STATES)
+        submitted_at = now - timedelta(days=rng.randrange(365), seconds=rng.randrange(86_400))
+        institution_id = rng.choice(context.institution_ids)
+        accounts.append(_account_row(context, index, role, state, submitted_at, institution_id))
+        applications.append(_application_row(index, state, submitted_at, institution_id))
+        requests.extend(_request_rows(rng, context, index, state, submitted_at))
+    return accounts, applications, requests
+
+
+def _pick_state(
+    rng: random.Random, weighted: Sequence[tuple[ApplicationState, int]]
+) -> ApplicationState:
+    states, weights = zip(*weighted, strict=True)
+    return rng.choices(states, weights)[0]
+
+
+def _account_row(
+    context: SeedContext,
+    index: int,
+    role: Role,
+    state: ApplicationState,
+    submitted_at: datetime,
+    institution_id: int,
+) -> dict:
+    national_id = national_id_for(index)
+    decided = state in (ApplicationState.APPROVED, ApplicationState.REFUSED)
+    return {
+        "id": index + 1,
+        "username": f"Bench{index:06d}",
+        "username_key": f"bench{index:06d}",
+        "password_hash": context.password_hash,
+        # Each row is encrypted on its own (random IV), as the registration service does.
+        "national_id_encrypted": encrypt_national_id(national_id),
+        "national_id_digest": national_id_digest(national_id),
+        "name": SURNAMES[index % len(SURNAMES)] + GIVEN_NAMES[index % len(GIVEN_NAMES)],
+        "phone": f"02-2{index % 10_000_000:07d}",
+        "mobile": f"0912-{index % 1_000_000:06d}" if index % 3 else None,
+        "email": f"bench{index:06d}@example.org",
+        "institution_id": institution_id,
+        "role": role,
+        "state": ACCOUNT_STATE_OF.get(state, AccountState.PENDING),
+        "created_at": submitted_at,
+        "activated_at": submitted_at + timedelta(days=2) if decided else None,
+    }
+
+
+def _application_row(
+    index: int, state: ApplicationState, submitted_at: datetime, institution_id: int
+) -> dict:
+    decided = state in (ApplicationState.APPROVED, ApplicationState.REFUSED)
+    return {
+        "id": index + 1,
+        "application_no": application_no_for(index, submitted_at),
+        "submission_token": secrets.token_urlsafe(32),
+        "account_id": index + 1,
+        "institution_id": institution_id,
+        "state": state,
+        "submitted_at": submitted_at,
+        "step_started_at": submitted_at,
+        "decided_at": submitted_at + timedelta(days=2) if decided else None,
+    }
+
+
+def _request_rows(
+    rng: random.Random,
+    context: SeedContext,
+    index: int,
+    state: ApplicationState,
+    submitted_at: datetime,
+) -> Iterator[dict]:
+    """None to two subsystem requests: some applicants only need 篩檢結果查詢."""
+    for subsystem_id in rng.sample(context.subsystem_ids, rng.randrange(3)):
+        yield {
+            "account_id": index + 1,
+            "subsystem_id": subsystem_id,
+            "state": RequestState.APPROVED
+            if state is ApplicationState.APPROVED
+            else RequestState.PENDING,
+            "requested_at": submitted_at,
+            "decided_at": submitted_at + timedelta(days=3)
+            if state is ApplicationState.APPROVED
+            else None,
+        }
+
+
+def _batches(rows: list[dict]) -> Iterator[list[dict]]:
+    for first in range(0, len(rows), BATCH_SIZE):
+        yield rows[first : first + BATCH_SIZE]
