@@ -14,6 +14,7 @@ from portal.auth.models import PasswordResetToken
 from portal.auth.services import end_other_sessions, token_digest
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.locking import for_update
 from portal.security.passwords import hash_password, verify_password
 
 
@@ -67,7 +68,7 @@ def account_for_reset(token: str) -> Account:
 
 def reset_password(token: str, new_password: str, origin: Origin) -> Account:
     """Set the new password, use up the token, and end every session of the account."""
-    row = _usable_token(token, for_update=True)
+    row = _usable_token(token, lock=True)
     account = row.account
     row.used_at = utcnow()
     _set_password(account, new_password)
@@ -89,13 +90,13 @@ def change_password(
     db.session.commit()
 
 
-def _usable_token(token: str, for_update: bool = False) -> PasswordResetToken:
+def _usable_token(token: str, lock: bool = False) -> PasswordResetToken:
     statement = select(PasswordResetToken).where(
         PasswordResetToken.token_digest == token_digest(token)
     )
-    if for_update:
+    if lock:
         # Two tabs using one link at once: the second waits, then finds it used.
-        statement = statement.with_for_update()
+        statement = for_update(statement)
     row = db.session.scalar(statement)
     if row is None or row.used_at is not None or row.expires_at <= utcnow():
         raise InvalidResetLink()

@@ -7,6 +7,7 @@ from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.locking import for_update
 from portal.registration.models import Application, ApplicationState
 
 
@@ -50,10 +51,10 @@ def decide_application(
     # Lock the manager first, then the application: a deactivation of this manager or a
     # second decision on this application waits, and sees the outcome.
     locked_manager = db.session.scalar(
-        select(Account).where(Account.id == manager.id).with_for_update()
+        for_update(select(Account).where(Account.id == manager.id))
     )
     application = db.session.scalar(
-        select(Application).where(Application.id == application_id).with_for_update()
+        for_update(select(Application).where(Application.id == application_id))
     )
     if locked_manager.state is not AccountState.ACTIVE:
         db.session.rollback()
@@ -100,7 +101,7 @@ def institution_users(manager: Account) -> list[Account]:
 
 def deactivate_user(manager: Account, account_id: int, origin: Origin) -> Account:
     """停用 a general user of the manager's own institution."""
-    account = db.session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    account = db.session.scalar(for_update(select(Account).where(Account.id == account_id)))
     if (
         account is None
         or account.institution_id != manager.institution_id

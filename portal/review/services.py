@@ -13,6 +13,7 @@ from portal.db_types import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.localtime import local_date
+from portal.locking import for_update
 from portal.registration.models import Application, ApplicationState
 from portal.verification.models import PaperScan
 from portal.workcalendar.workdays import WorkCalendar
@@ -100,7 +101,7 @@ def decide(
 ) -> Application:
     """Approve or refuse on paper; of two reviewers deciding at once, exactly one wins."""
     application = db.session.scalar(
-        select(Application).where(Application.id == application_id).with_for_update()
+        for_update(select(Application).where(Application.id == application_id))
     )
     if application is None:
         raise NotFound()

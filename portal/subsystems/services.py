@@ -7,6 +7,7 @@ from portal.accounts.models import Account
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.locking import for_update
 from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
 
 
@@ -61,9 +62,10 @@ def decide_request(
     request_in_scope(admin, request_id)
     needed, outcome = TRANSITIONS[action]
     item = db.session.scalar(
-        select(SubsystemRequest)
-        .where(SubsystemRequest.id == request_id)
-        .with_for_update(of=SubsystemRequest)
+        for_update(
+            select(SubsystemRequest).where(SubsystemRequest.id == request_id),
+            of=SubsystemRequest,
+        )
     )
     if item.state is not needed:
         db.session.rollback()

@@ -19,6 +19,7 @@ from portal.accounts.models import AccountState
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.locking import for_update
 from portal.registration.models import Application, ApplicationState
 from portal.verification.certificates import (
     CardVerificationError,
@@ -136,7 +137,7 @@ def _use_challenge(application: Application, challenge_id: int) -> CardChallenge
 def _approve(application: Application, method: str) -> None:
     now = utcnow()
     locked = db.session.scalar(
-        select(Application).where(Application.id == application.id).with_for_update()
+        for_update(select(Application).where(Application.id == application.id))
     )
     locked.state, locked.decided_at, locked.verified_by = ApplicationState.APPROVED, now, method
     account = locked.account

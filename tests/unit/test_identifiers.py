@@ -10,8 +10,8 @@ from portal.registration.identifiers import (
     is_valid_mobile,
     is_valid_national_id,
     mask_national_id,
-    normalize_national_id,
     normalize_mobile,
+    normalize_national_id,
 )
 
 # Literals below were checked against an independent implementation of the checksum;
