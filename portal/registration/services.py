@@ -105,11 +105,15 @@ def accepts_general_users(institution: Institution) -> bool:
     return bool(db.session.scalar(select(active_manager | manager_application)))
 
 
-def submit_application(details: ApplicantDetails, origin: Origin) -> Application:
-    """Store the account, its application and subsystem requests; one per submission token."""
+def submit_application(details: ApplicantDetails, origin: Origin) -> tuple[Application, bool]:
+    """Store the account, its application and subsystem requests; one per submission token.
+
+    Returns the application and whether this call created it (False: the token had been
+    used already, by an earlier or a simultaneous submission of the same form).
+    """
     existing = application_by_token(details.submission_token)
     if existing is not None:
-        return existing
+        return existing, False
     institution = find_institution(details.institution_code)
     if institution is None:
         raise InstitutionNotFound()
@@ -131,13 +135,13 @@ def submit_application(details: ApplicantDetails, origin: Origin) -> Application
         )
         try:
             db.session.commit()
-            return application
+            return application, True
         except IntegrityError:
             db.session.rollback()
             # Whoever won the race decides what this submission becomes.
             existing = application_by_token(details.submission_token)
             if existing is not None:
-                return existing
+                return existing, False
             if username_taken(details.username):
                 raise UsernameTaken() from None
             # Otherwise the random application number collided: draw another.

@@ -1,10 +1,12 @@
 """帳號申請 and 申請進度查詢: parse the form, call a service, render."""
 
+import re
 import secrets
 
 from flask import (
     Blueprint,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -44,6 +46,8 @@ from portal.verification.views import allow_verification
 from portal.workcalendar.services import current_calendar
 
 bp = Blueprint("registration", __name__, template_folder="templates")
+# What secrets.token_urlsafe(32) makes: 43 URL-safe characters.
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def _limit(setting: str):
@@ -54,7 +58,9 @@ def _limit(setting: str):
 def _registration_form() -> RegistrationForm:
     form = RegistrationForm()
     form.subsystems.choices = [SelectChoice(s.code, s.name) for s in offered_subsystems()]
-    if not form.submission_token.data:
+    # A missing or malformed token (an old page, a tampered field) starts a new submission;
+    # it must never reach the column, whose length PostgreSQL enforces.
+    if not SUBMISSION_TOKEN.fullmatch(form.submission_token.data or ""):
         form.submission_token.data = secrets.token_urlsafe(32)
     return form
 
@@ -88,7 +94,8 @@ def _role_blocked(form: RegistrationForm, institution) -> bool:
 @bp.get("/register")
 def register():
     """The empty application form (the institution may be pre-chosen by ?institution_code=)."""
-    if not request.args and current_user.is_anonymous:
+    # The cached page is everyone's: a visitor with a message waiting gets a page of their own.
+    if not request.args and current_user.is_anonymous and not session.get("_flashes"):
         cache = blank_form_cache(current_app._get_current_object())
         return cache.page(str(get_locale()), _render_blank_form)
     form = _registration_form()
@@ -115,12 +122,15 @@ def register_submit():
     if not form.validate_on_submit():
         return _render_register(form, 422)
     try:
-        application = submit_application(_details(form), request_origin())
+        application, created = submit_application(_details(form), request_origin())
     except RegistrationError as error:
         if error.field in form:
             form[error.field].errors = [*form[error.field].errors, str(error)]
+        else:
+            flash(str(error))
         return _render_register(form, 409 if error.field == "username" else 422)
-    notifications.send_application_received(application)
+    if created:  # a repeated submission shows the same number, without a second e-mail
+        notifications.send_application_received(application)
     session["submitted_application_no"] = application.application_no
     return redirect(url_for("registration.submitted"), 303)
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account
 from portal.extensions import db
+from portal.registration.models import Application
 from tests import factories
 from tests.functional.helpers import text_of
 from tests.functional.test_registration import valid_form
@@ -43,3 +44,31 @@ def test_same_username_twice_at_once_makes_one_account(live_app):
             select(func.count()).select_from(Account).where(Account.username_key == "race.user")
         )
     assert count == 1
+
+
+def test_a_double_click_makes_one_application_and_one_mail(live_app, smtp_sink):
+    with live_app.app_context():
+        code = factories.institution().code
+        db.session.commit()
+    # One browser: both posts carry the same cookie and the same form, as a double click does.
+    clients = [live_app.test_client() for _ in range(2)]
+    form = valid_form(clients[0], institution_code=code, username="double.click")
+    clients[1].set_cookie("portal_session", clients[0].get_cookie("portal_session").value)
+    barrier = threading.Barrier(2)
+    responses = [None, None]
+
+    def submit(index: int) -> None:
+        barrier.wait()
+        responses[index] = clients[index].post("/register", data=form)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert [response.status_code for response in responses] == [303, 303]
+    with live_app.app_context():
+        applications = db.session.scalar(select(func.count()).select_from(Application))
+    assert applications == 1
+    assert len(smtp_sink.messages) == 1

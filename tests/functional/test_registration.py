@@ -92,12 +92,26 @@ def test_manager_application_is_stored_with_requests_and_mail(
     assert number in mail["Subject"] and number in mail.get_content()
 
 
-def test_double_submission_makes_one_application(client, clinic, db_session):
+def test_double_submission_makes_one_application(client, clinic, db_session, smtp_sink):
     form = valid_form(client, institution_code=clinic.code)
     first = client.post("/register", data=form)
+    first_page = client.get(first.headers["Location"]).get_data(as_text=True)
     second = client.post("/register", data=form)
     assert first.status_code == second.status_code == 303
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert text_of(page, "application-no") == text_of(first_page, "application-no")
     assert db_session.scalar(select(func.count()).select_from(Application)) == 1
+    # Mail goes out before the response: by now every message sent is in the sink.
+    assert len(smtp_sink.messages) == 1
+
+
+@pytest.mark.parametrize("token", ["", "x" * 5_000, "../../etc", "好" * 43])
+def test_a_tampered_submission_token_still_submits(client, clinic, db_session, token):
+    form = valid_form(client, institution_code=clinic.code, submission_token=token)
+    response = client.post("/register", data=form)
+    assert response.status_code == 303
+    stored = db_session.scalar(select(Application))
+    assert stored is not None and len(stored.submission_token) == 43
 
 
 def test_general_user_refused_where_no_manager(client, clinic, db_session):
@@ -262,3 +276,12 @@ def test_session_cookie_is_secure_in_production(fresh_database):
     app = make_app(fresh_database, SESSION_COOKIE_SECURE=True)
     cookie = app.test_client().get("/register").headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_message_waiting_for_one_visitor_is_shown_to_them_only(app, client):
+    registration_page(client)  # the shared blank page is now cached
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "只給這位訪客的訊息")]
+    assert "只給這位訪客的訊息" in registration_page(client)
+    assert "只給這位訪客的訊息" not in registration_page(app.test_client())
+    assert "只給這位訪客的訊息" not in registration_page(client)  # shown once, as flashes are
