@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from portal.accounts.models import Account, AccountState
 from portal.accounts.services import username_key
 from portal.audit.services import Origin, record_event
+from portal.auth import totp
 from portal.auth.models import UserSession
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -33,6 +34,10 @@ class SignInRefused(Exception):
 
 class WrongCredentials(SignInRefused):
     message = _l("帳號或密碼錯誤。")
+
+
+class WrongSecondFactor(SignInRefused):
+    message = _l("驗證碼不正確或已使用過，請輸入驗證器 App 目前顯示的驗證碼。")
 
 
 class AccountLocked(SignInRefused):
@@ -99,8 +104,29 @@ def authenticate(
         _audit("login.refused_state", account, origin, {"state": account.state.value})
         db.session.commit()
         raise AccountNotActive(account.state)
-    _clear_failures(account, password)
+    if needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    # Staff have a second step: the count starts afresh only once the code is right too,
+    # or a known password would buy unlimited guesses at the six digits.
+    if not account.is_staff:
+        _clear_failures(account)
     return account
+
+
+def check_second_factor(
+    account: Account, code: str, origin: Origin, now: datetime | None = None
+) -> None:
+    """Accept a staff member's authenticator code; raises SignInRefused.
+
+    A wrong code counts towards the same lockout as a wrong password.
+    """
+    now = now or utcnow()
+    if _is_locked(account, now):
+        raise AccountLocked()
+    if not totp.verify_code(account, code):
+        _count_failure(account, now, origin, "login.second_factor_failed")
+        raise AccountLocked() if _is_locked(account, now) else WrongSecondFactor()
+    _clear_failures(account)
 
 
 def _expire_old_lock(account: Account, now: datetime) -> None:
@@ -115,7 +141,9 @@ def _expire_old_lock(account: Account, now: datetime) -> None:
         db.session.refresh(account)
 
 
-def _count_failure(account: Account, now: datetime, origin: Origin) -> None:
+def _count_failure(
+    account: Account, now: datetime, origin: Origin, action: str = "login.failed"
+) -> None:
     config = current_app.config
     db.session.execute(
         update(Account)
@@ -131,7 +159,7 @@ def _count_failure(account: Account, now: datetime, origin: Origin) -> None:
         )
         .values(locked_until=now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"]))
     ).rowcount
-    _audit("login.failed", account, origin, {"reason": "password"})
+    _audit(action, account, origin, {"reason": "password"} if action == "login.failed" else None)
     if locked:
         _audit("login.locked", account, origin)
     db.session.commit()
@@ -142,11 +170,9 @@ def _is_locked(account: Account, now: datetime) -> bool:
     return account.locked_until is not None and account.locked_until > now
 
 
-def _clear_failures(account: Account, password: str) -> None:
+def _clear_failures(account: Account) -> None:
     account.failed_logins = 0
     account.locked_until = None
-    if needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
 
 
 def start_session(account: Account, origin: Origin) -> SessionToken:

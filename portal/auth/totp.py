@@ -22,6 +22,13 @@ def begin_enrolment(account: Account) -> str:
     return secret
 
 
+def enrolment_secret(account: Account) -> str:
+    """The unconfirmed seed the person is enrolling with; a new one only if there is none."""
+    if account.totp_secret_encrypted and account.totp_confirmed_at is None:
+        return decrypt_text(account.totp_secret_encrypted)
+    return begin_enrolment(account)
+
+
 def provisioning_qr(account: Account, secret: str) -> str:
     """An SVG data URI of the QR code an authenticator app scans."""
     uri = pyotp.TOTP(secret).provisioning_uri(

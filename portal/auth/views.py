@@ -28,7 +28,12 @@ from portal.auth.passwords import (
 from portal.auth.passwords import (
     reset_password as reset_password_service,
 )
-from portal.auth.services import SignInRefused, authenticate
+from portal.auth.services import (
+    AccountLocked,
+    SignInRefused,
+    authenticate,
+    check_second_factor,
+)
 from portal.auth.session import sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.rendering import page_or_fragment, request_origin
@@ -107,18 +112,24 @@ def second_factor():
     form = TotpForm()
     enrolling = account.totp_confirmed_at is None
     if form.validate_on_submit():
-        if totp.verify_code(account, form.code.data):
+        try:
+            check_second_factor(account, form.code.data, request_origin())
+        except AccountLocked as refusal:
+            session.pop(PENDING_KEY, None)
+            flash(str(refusal))
+            return redirect(url_for("auth.login"), 303)
+        except SignInRefused as refusal:
+            form.code.errors = [str(refusal)]
+        else:
             target = session[PENDING_KEY].get("next")
             if enrolling:
                 _audit_account("totp.enrolled", account)
             sign_in(account, request_origin())
             return redirect(target or url_for("accounts.home"), 303)
-        _audit_account("login.second_factor_failed", account)
-        db.session.commit()
-        form.code.errors = [_("驗證碼不正確或已使用過，請輸入驗證器 App 目前顯示的驗證碼。")]
     qr = secret = None
     if enrolling:
-        secret = totp.begin_enrolment(account)
+        # The same seed until it is confirmed: the QR code already scanned keeps working.
+        secret = totp.enrolment_secret(account)
         db.session.commit()
         qr = totp.provisioning_qr(account, secret)
     status = 401 if form.is_submitted() else 200

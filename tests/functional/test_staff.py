@@ -48,8 +48,10 @@ def test_create_staff_from_the_command_line_and_enrol_the_second_factor(live_app
         "/login/second-factor", data={"csrf_token": csrf_token(page), "code": "000000"}
     )
     assert wrong.status_code == 401
+    # A mistyped code must not change the seed the person has already scanned.
+    assert text_of(wrong.get_data(as_text=True), "totp-secret") == secret
     page = client.get("/login/second-factor").get_data(as_text=True)
-    secret = text_of(page, "totp-secret")
+    assert text_of(page, "totp-secret") == secret
     code = pyotp.TOTP(secret).now()
     done = client.post("/login/second-factor", data={"csrf_token": csrf_token(page), "code": code})
     assert done.status_code == 303
@@ -98,6 +100,27 @@ def test_a_used_code_cannot_be_replayed(client, db_session):
     )
     assert replay.status_code == 401
     assert "已使用過" in text_of(replay.get_data(as_text=True), "code-error")
+
+
+def test_wrong_codes_count_towards_the_lockout(client, app, db_session):
+    person = factories.staff(StaffRole.HELP_DESK)
+    for attempt in range(app.config["LOGIN_MAX_FAILURES"]):
+        # The right password each time: it must not wipe the count of wrong codes.
+        assert login(client, person.username).status_code == 303
+        page = client.get("/login/second-factor").get_data(as_text=True)
+        wrong = client.post(
+            "/login/second-factor", data={"csrf_token": csrf_token(page), "code": "000000"}
+        )
+    assert wrong.status_code == 303 and wrong.headers["Location"] == "/login"
+    assert "暫時鎖定" in client.get("/login").get_data(as_text=True)
+    refused = login(client, person.username)
+    assert refused.status_code == 401
+    assert "暫時鎖定" in refused.get_data(as_text=True)
+    failures = db_session.scalars(
+        select(AuditEvent.action).where(AuditEvent.actor_account_id == person.id)
+    ).all()
+    assert failures.count("login.second_factor_failed") == attempt + 1
+    assert "login.locked" in failures
 
 
 def test_staff_pages_need_the_second_factor(client, db_session):
