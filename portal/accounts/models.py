@@ -20,6 +20,11 @@ class Role(enum.StrEnum):
     GENERAL = "general"  # 一般使用者
 
 
+def username_key(username: str) -> str:
+    """The case-folded form of an account name that the unique constraint compares."""
+    return username.strip().casefold()
+
+
 class AccountState(enum.StrEnum):
     """Where an account stands; only active accounts may sign in."""
 

@@ -2,14 +2,9 @@
 
 from sqlalchemy import exists, select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
-
-
-def username_key(username: str) -> str:
-    """The case-folded form that the unique constraint compares."""
-    return username.strip().casefold()
 
 
 def username_taken(username: str) -> bool:

@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from portal.accounts.models import Account, AccountState, StaffRole
-from portal.accounts.services import username_key, username_taken
+from portal.accounts.models import Account, AccountState, StaffRole, username_key
+from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db

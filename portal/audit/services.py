@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import selectinload
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, username_key
 from portal.audit.models import AuditEvent
 from portal.extensions import db
 from portal.institutions.models import Institution
@@ -64,14 +65,7 @@ def search_events(query: AuditQuery, page: int = 1) -> tuple[list[AuditEvent], b
     """One page of matching events, newest first, and whether there is a next page."""
     statement = select(AuditEvent)
     if query.username:
-        account_id = db.session.scalar(
-            select(Account.id).where(Account.username_key == query.username.strip().casefold())
-        )
-        # Events the person did, and events done to their account.
-        statement = statement.where(
-            (AuditEvent.actor_account_id == account_id)
-            | ((AuditEvent.subject_type == "account") & (AuditEvent.subject_id == str(account_id)))
-        )
+        statement = statement.where(_about_username(query.username.strip()))
     if query.institution_code:
         institution = select(Institution.id).where(
             Institution.code == query.institution_code.strip()
@@ -88,8 +82,24 @@ def search_events(query: AuditQuery, page: int = 1) -> tuple[list[AuditEvent], b
             AuditEvent.occurred_at < _taipei_midnight(query.date_to + timedelta(days=1))
         )
     statement = statement.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE)
+    statement = statement.options(selectinload(AuditEvent.actor))  # names for the table
     rows = list(db.session.scalars(statement.limit(PAGE_SIZE + 1)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def _about_username(username: str) -> ColumnElement[bool]:
+    """Events the account did or that were done to it; for a name no account has, the
+    sign-in attempts made with it (kept in the event's detail, there being no account)."""
+    account_id = db.session.scalar(
+        select(Account.id).where(Account.username_key == username_key(username))
+    )
+    if account_id is None:
+        return (AuditEvent.action == "login.failed") & (
+            func.lower(AuditEvent.detail["username"].as_string()) == username.lower()
+        )
+    return (AuditEvent.actor_account_id == account_id) | (
+        (AuditEvent.subject_type == "account") & (AuditEvent.subject_id == str(account_id))
+    )
 
 
 def _taipei_midnight(day: date) -> datetime:

@@ -7,8 +7,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from portal.accounts.models import Account
-from portal.accounts.services import username_key
+from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
 from portal.auth.models import PasswordResetToken
 from portal.auth.services import end_other_sessions, token_digest

@@ -13,8 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from portal.accounts.models import Account, AccountState
-from portal.accounts.services import username_key
+from portal.accounts.models import Account, AccountState, username_key
 from portal.audit.services import Origin, record_event
 from portal.auth import totp
 from portal.auth.models import UserSession

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.accounts.models import Account, AccountState, Role
-from portal.accounts.services import username_key, username_taken
+from portal.accounts.models import Account, AccountState, Role, username_key
+from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
 from portal.institutions.models import Institution

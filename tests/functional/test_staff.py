@@ -2,6 +2,7 @@
 
 import re
 import threading
+from datetime import timedelta
 
 import pyotp
 from sqlalchemy import select
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from portal.accounts.models import Account, StaffRole
 from portal.audit.models import AuditEvent
 from portal.extensions import db
+from portal.localtime import local_now
 from portal.security.encryption import decrypt_text
 from tests import factories
 from tests.functional.auth_helpers import login, login_staff, post_form
@@ -104,7 +106,8 @@ def test_a_used_code_cannot_be_replayed(client, db_session):
 
 def test_wrong_codes_count_towards_the_lockout(client, app, db_session):
     person = factories.staff(StaffRole.HELP_DESK)
-    for attempt in range(app.config["LOGIN_MAX_FAILURES"]):
+    attempts = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(attempts):
         # The right password each time: it must not wipe the count of wrong codes.
         assert login(client, person.username).status_code == 303
         page = client.get("/login/second-factor").get_data(as_text=True)
@@ -119,7 +122,7 @@ def test_wrong_codes_count_towards_the_lockout(client, app, db_session):
     failures = db_session.scalars(
         select(AuditEvent.action).where(AuditEvent.actor_account_id == person.id)
     ).all()
-    assert failures.count("login.second_factor_failed") == attempt + 1
+    assert failures.count("login.second_factor_failed") == attempts
     assert "login.locked" in failures
 
 
@@ -190,6 +193,35 @@ def test_audit_search_by_account_kind_and_date(client, db_session):
     assert "沒有符合的紀錄" in text_of(html, "audit-events")
     bad = client.get("/admin/audit?institution_code=12").get_data(as_text=True)
     assert "10 位數字" in text_of(bad, "institution_code-error")
+
+
+def test_audit_search_by_institution_and_by_a_name_no_account_has(client, db_session):
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    clinic = factories.institution()
+    person = factories.account(username="audit.clinic", institution=clinic)
+    login(client, "audit.clinic", "Wrong*1")
+    login(client, "No.Such.Name", "Wrong*1")
+    login_staff(client, admin)
+    html = client.get(f"/admin/audit?institution_code={clinic.code}").get_data(as_text=True)
+    rows = text_of(html, "audit-events")
+    assert "login.failed" in rows and "audit.clinic" in rows  # the actor by name
+    assert "login.succeeded" not in rows  # the admin's sign-in belongs to no institution
+    # A name with no account finds the attempts made with it, and nothing else.
+    html = client.get("/admin/audit?username=no.such.name").get_data(as_text=True)
+    rows = text_of(html, "audit-events")
+    assert rows.count("login.failed") == 1
+    assert "application.submitted" not in rows and f"account {person.id}" not in rows
+
+
+def test_audit_search_by_date_uses_taipei_days(client, db_session):
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    login_staff(client, admin)
+    today = local_now().date().isoformat()
+    html = client.get(f"/admin/audit?date_from={today}&date_to={today}&action=login.succeeded")
+    assert "login.succeeded" in text_of(html.get_data(as_text=True), "audit-events")
+    yesterday = (local_now().date() - timedelta(days=1)).isoformat()
+    html = client.get(f"/admin/audit?date_to={yesterday}&action=login.succeeded")
+    assert "沒有符合的紀錄" in text_of(html.get_data(as_text=True), "audit-events")
 
 
 def test_fifty_concurrent_wrong_passwords_count_fifty_failures(live_app):
