@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
@@ -103,10 +103,17 @@ def _usable_token(token: str, lock: bool = False) -> PasswordResetToken:
 
 
 def _set_password(account: Account, new_password: str) -> None:
+    now = utcnow()
     account.password_hash = hash_password(new_password)
-    account.password_changed_at = utcnow()
+    account.password_changed_at = now
     account.failed_logins = 0
     account.locked_until = None
+    # Any other link still in a mailbox (reset or staff invitation) dies with the old password.
+    db.session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.account_id == account.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
 
 
 def _audit(action: str, account: Account, origin: Origin) -> None:

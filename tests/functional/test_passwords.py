@@ -64,6 +64,14 @@ def test_reset_link_sets_a_new_password_once_and_ends_sessions(app, client, pers
     assert "已失效" in text_of(again.get_data(as_text=True), "reset-error")
 
 
+def test_a_reset_ends_every_other_link_of_the_account(client, person, smtp_sink):
+    ask_for_link(client)
+    ask_for_link(client)
+    first, second = (link_from(mail) for mail in smtp_sink.wait_for(2)[:2])
+    assert set_new_password(client, second).status_code == 303
+    assert client.get(first).status_code == 410
+
+
 def test_reset_link_expires_after_thirty_minutes(client, person, smtp_sink):
     with time_machine.travel(utcnow(), tick=False) as clock:
         ask_for_link(client)
