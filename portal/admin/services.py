@@ -12,6 +12,7 @@ from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.locking import for_update
 from portal.registration.identifiers import normalize_national_id
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
@@ -33,6 +34,11 @@ class StaffUsernameTaken(StaffError):
 class SubsystemsRequired(StaffError):
     field = "subsystems"
     message = _l("子系統管理者至少要管理一個子系統。")
+
+
+class LastPortalAdmin(StaffError):
+    field = "role"
+    message = _l("這是最後一位啟用中的入口網管理者，請先指派另一位，再變更這個帳號。")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ def change_staff(
     actor: Account,
 ) -> None:
     """Change a staff member's role, subsystems and whether the account is active."""
+    if not (role is StaffRole.PORTAL_ADMIN and active):
+        _keep_a_portal_admin(account)
     before = {
         "role": account.staff_role.value,
         "subsystems": [s.code for s in account.administered_subsystems],
@@ -115,6 +123,25 @@ def change_staff(
     after = {"role": role.value, "subsystems": list(subsystem_codes), "active": active}
     _audit("staff.role_changed", account, origin, actor, {"before": before, "after": after})
     db.session.commit()
+
+
+def _keep_a_portal_admin(leaving: Account) -> None:
+    """Refuse to leave the portal with no active administrator to manage staff.
+
+    The active administrators' rows are locked, so two of them demoting each other at
+    once are decided one after the other, and the second is refused.
+    """
+    admins = db.session.scalars(
+        for_update(
+            select(Account).where(
+                Account.staff_role == StaffRole.PORTAL_ADMIN,
+                Account.state == AccountState.ACTIVE,
+            )
+        )
+    ).all()
+    if [admin.id for admin in admins] == [leaving.id]:
+        db.session.rollback()
+        raise LastPortalAdmin()
 
 
 def _subsystems_for(role: StaffRole, codes: tuple[str, ...]) -> list[Subsystem]:

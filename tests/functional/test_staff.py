@@ -180,6 +180,21 @@ def test_portal_admin_creates_and_changes_staff_in_the_browser(client, db_sessio
     assert event.detail["before"]["role"] == "subsystem_admin"
 
 
+def test_the_last_portal_admin_cannot_be_demoted_or_deactivated(client, db_session):
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    other = factories.staff(StaffRole.PORTAL_ADMIN)
+    login_staff(client, admin)
+    page = f"/admin/staff/{other.id}"
+    assert post_form(client, page, page, {"role": "help_desk", "active": "y"}).status_code == 303
+    # Now the only one left: demoting themselves would leave nobody to manage staff.
+    mine = f"/admin/staff/{admin.id}"
+    refused = post_form(client, mine, mine, {"role": "help_desk", "active": "y"})
+    assert refused.status_code == 422
+    assert "最後一位" in text_of(refused.get_data(as_text=True), "role-error")
+    db_session.expire_all()
+    assert admin.staff_role is StaffRole.PORTAL_ADMIN
+
+
 def test_audit_search_by_account_kind_and_date(client, db_session):
     admin = factories.staff(StaffRole.PORTAL_ADMIN)
     person = factories.account(username="audit.target")
