@@ -54,6 +54,7 @@ PAGES = {
     "/admin/staff": {"portal_admin": 200, "anonymous": 302},
     "/admin/staff/new": {"portal_admin": 200, "anonymous": 302},
     "/admin/audit": {"portal_admin": 200, "anonymous": 302},
+    "/review": {"help_desk": 200, "anonymous": 302},
 }
 ROLES = [
     "anonymous",
@@ -135,6 +136,7 @@ def test_portal_admin_cannot_open_an_institution_account_as_staff(client, world)
     [
         ("general", ["我的帳號"]),
         ("manager", ["我的帳號", "帳號審核", "本機構使用者"]),
+        ("help_desk", ["我的帳號", "紙本審核"]),
         ("cessation_admin", ["我的帳號", "子系統權限審核"]),
         ("portal_admin", ["我的帳號", "工作人員管理", "稽核紀錄"]),
     ],
@@ -146,5 +148,76 @@ def test_navigation_shows_what_the_role_may_do(client, world, who, links):
     nav = text_of(client.get("/account").get_data(as_text=True), "main-nav")
     for link in links:
         assert link in nav
-    for other in {"帳號審核", "子系統權限審核", "工作人員管理", "稽核紀錄"} - set(links):
+    role_links = {"帳號審核", "紙本審核", "子系統權限審核", "工作人員管理", "稽核紀錄"}
+    for other in role_links - set(links):
         assert other not in nav
+
+
+def objects_by_id(world) -> list[tuple[str, str, set[str]]]:
+    """(method, path, roles allowed) for each object page and action, by the object's id."""
+    paper, scan = paper_application()
+    own = world["home_application"].id
+    general = world["people"]["general"].id
+    cessation = world["requests"]["cessation"].id
+    help_desk = world["people"]["help_desk"].id
+    return [
+        ("GET", f"/manager/applications/{own}", {"manager"}),
+        ("POST", f"/manager/applications/{own}/decision", {"manager"}),
+        ("POST", f"/manager/users/{general}/deactivate", {"manager"}),
+        ("GET", f"/subsystem-admin/requests/{cessation}", {"cessation_admin"}),
+        ("POST", f"/subsystem-admin/requests/{cessation}/approve", {"cessation_admin"}),
+        ("GET", f"/review/{paper}", {"help_desk"}),
+        ("GET", f"/review/{paper}/scans/{scan}", {"help_desk"}),
+        ("POST", f"/review/{paper}/national-id", {"help_desk"}),
+        ("POST", f"/review/{paper}/decision", {"help_desk"}),
+        ("GET", f"/admin/staff/{help_desk}", {"portal_admin"}),
+    ]
+
+
+def paper_application() -> tuple[int, int]:
+    """A manager application waiting for the help desk with its scan: both ids."""
+    from portal.extensions import db
+    from portal.registration.models import ApplicationState
+    from portal.verification.models import PaperScan
+
+    manager = factories.account(role=Role.MANAGER, institution=factories.institution())
+    application = factories.application(manager, state=ApplicationState.AWAITING_PAPER_REVIEW)
+    scan = PaperScan(
+        application_id=application.id,
+        stored_name=f"{application.id}.png",
+        original_name="scan.png",
+        content_type="image/png",
+        size=72,
+        sha256="0" * 64,
+    )
+    db.session.add(scan)
+    db.session.flush()
+    return application.id, scan.id
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_each_role_is_refused_other_roles_objects_by_id(client, world, who, db_session):
+    """Another role gets 403; the same role of another scope gets 404 (nothing to see)."""
+    from tests.functional.helpers import csrf_token
+
+    objects = objects_by_id(world)
+    sign_in_as(client, world, who)
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    for method, path, allowed in objects:
+        if who in allowed:
+            continue
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": token, "decision": "approve"})
+        if who == "anonymous":
+            expected = 302
+        elif who == "other_manager" and "manager" in allowed:
+            expected = 404
+        else:
+            expected = 403
+        assert response.status_code == expected, (who, method, path, response.status_code)
+    # Nothing was decided, deactivated or approved by anybody who was refused.
+    db_session.expire_all()
+    assert world["people"]["general"].state is AccountState.ACTIVE
+    assert world["requests"]["cessation"].state.value == "pending"
