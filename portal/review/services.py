@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState
@@ -51,8 +52,15 @@ def queue(
     The due date is a fixed number of working days after the upload, and adding working
     days never reorders dates, so ordering by upload time is ordering by due date.
     """
-    paper = select(PaperScan.application_id).distinct()
-    statement = select(Application).where(Application.state == state, Application.id.in_(paper))
+    # EXISTS walks the (state, step_started_at) index and stops at a page; IN (SELECT
+    # DISTINCT …) hashed every scan of the table on each request.
+    has_scan = exists().where(PaperScan.application_id == Application.id)
+    statement = (
+        select(Application)
+        .where(Application.state == state, has_scan)
+        # The rows show the institution and the applicant: one query, not one per row.
+        .options(joinedload(Application.institution), joinedload(Application.account))
+    )
     if institution_code:
         statement = statement.join(Institution).where(Institution.code == institution_code)
     statement = statement.order_by(Application.step_started_at, Application.id)
