@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import AccountState
 from portal.audit.services import Origin, record_event
@@ -87,27 +88,25 @@ def verify_with_card(
     signature: bytes,
     origin: Origin,
 ) -> VerifiedCard:
-    """Check the card's answer; on success the manager account opens at once."""
-    if not manager_application_awaiting(application):
-        raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
-    challenge = _use_challenge(application, challenge_id)
+    """Check the card's answer; on success the manager account opens at once.
+
+    One transaction: the application is locked first, so two answers for it (two tabs, a
+    replay) are decided one after the other, and whatever happens the challenge is used up.
+    """
+    locked = _lock_application(application.id)
     try:
-        verified = verify_card_signature(
-            certificate_der,
-            signature,
-            base64.b64decode(challenge.nonce),
-            trust_anchors=load_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
-            expected_institution_code=application.institution.code,
-            now=utcnow(),
-        )
-    except CardVerificationError as error:
-        _audit("verification.card_failed", application, origin, {"reason": error.code})
+        if not manager_application_awaiting(locked):
+            raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
+        challenge = _use_challenge(locked, challenge_id)
+        verified = _check_card(locked, challenge, certificate_der, signature)
+    except VerificationRefused as refusal:
+        _audit("verification.card_failed", locked, origin, {"reason": refusal.code})
         db.session.commit()
-        raise VerificationRefused(error.code, error.message) from None
-    _approve(application, "card")
+        raise
+    _approve(locked, "card")
     _audit(
         "verification.card_succeeded",
-        application,
+        locked,
         origin,
         {"certificate_serial": verified.serial, "subject": verified.subject},
     )
@@ -115,8 +114,20 @@ def verify_with_card(
     return verified
 
 
+def _lock_application(application_id: int) -> Application:
+    """The application, locked and read afresh, with what the checks and approval read."""
+    return db.session.scalar(
+        for_update(
+            select(Application)
+            .where(Application.id == application_id)
+            .options(joinedload(Application.institution), joinedload(Application.account)),
+            of=Application,
+        )
+    )
+
+
 def _use_challenge(application: Application, challenge_id: int) -> CardChallenge:
-    """Mark the challenge used, atomically: a replay or a second answer finds it used."""
+    """Mark the challenge used; a replay or a second answer finds it used."""
     challenge = db.session.get(CardChallenge, challenge_id)
     if challenge is None or challenge.application_id != application.id:
         raise VerificationRefused("challenge_unknown", str(CHALLENGE_MESSAGES["challenge_unknown"]))
@@ -128,19 +139,34 @@ def _use_challenge(application: Application, challenge_id: int) -> CardChallenge
         .where(CardChallenge.id == challenge.id, CardChallenge.used_at.is_(None))
         .values(used_at=now)
     ).rowcount
-    db.session.commit()
     if not claimed:
         raise VerificationRefused("challenge_used", str(CHALLENGE_MESSAGES["challenge_used"]))
     return challenge
 
 
+def _check_card(
+    application: Application, challenge: CardChallenge, certificate_der: bytes, signature: bytes
+) -> VerifiedCard:
+    """The certificate checks and the signature over the challenge, as a refusal if not."""
+    try:
+        return verify_card_signature(
+            certificate_der,
+            signature,
+            base64.b64decode(challenge.nonce),
+            trust_anchors=load_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
+            expected_institution_code=application.institution.code,
+            now=utcnow(),
+        )
+    except CardVerificationError as error:
+        raise VerificationRefused(error.code, error.message) from None
+
+
 def _approve(application: Application, method: str) -> None:
+    """Open the locked application's manager account."""
     now = utcnow()
-    locked = db.session.scalar(
-        for_update(select(Application).where(Application.id == application.id))
-    )
-    locked.state, locked.decided_at, locked.verified_by = ApplicationState.APPROVED, now, method
-    account = locked.account
+    application.state, application.decided_at = ApplicationState.APPROVED, now
+    application.verified_by = method
+    account = application.account
     account.state, account.activated_at = AccountState.ACTIVE, now
 
 

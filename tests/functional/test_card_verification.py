@@ -149,6 +149,27 @@ def test_a_challenge_is_answered_once(client, application, root, db_session):
     assert "已經使用過" in text_of(replay.get_data(as_text=True), "verification-error")
     db_session.expire_all()
     assert application.state is ApplicationState.AWAITING_VERIFICATION
+    # Both refusals are in the trail: the wrong institution, then the replay.
+    reasons = db_session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.subject_id == application.application_no,
+            AuditEvent.action == "verification.card_failed",
+        ).order_by(AuditEvent.id)
+    ).all()
+    assert [reason["reason"] for reason in reasons] == ["institution_mismatch", "challenge_used"]
+
+
+def test_a_second_tab_cannot_approve_twice(client, application, root, db_session):
+    card = issue_card(root)
+    first_html, first, first_id = open_card_page(client, application)
+    second_html, second, second_id = open_card_page(client, application)
+    assert answer(client, first_html, first_id, card, sign(card, first)).status_code == 303
+    late = answer(client, second_html, second_id, card, sign(card, second))
+    assert late.status_code == 422
+    successes = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    ).all()
+    assert len(successes) == 1
 
 
 def test_a_challenge_expires_after_five_minutes(client, application, root):
