@@ -1,6 +1,6 @@
 """The help desk's queue of paper applications, the scan, and the decision."""
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -98,6 +98,8 @@ def preview(application_id: int, scan_id: int):
     """A picture of the scan's first page, for the detail page."""
     item = services.scan_of(services.paper_application(application_id), scan_id)
     path = scans.preview_png(item)
+    if path is None:
+        abort(404)
     mimetype = "image/png" if path.suffix == ".png" else item.content_type
     return send_file(path, mimetype=mimetype, max_age=0)
 

@@ -75,8 +75,10 @@ def store_scan(
         sha256=hashlib.sha256(data).hexdigest(),
     )
     db.session.add(scan)
+    if application.state is not ApplicationState.AWAITING_PAPER_REVIEW:
+        # A better scan sent while the review waits keeps its place and due date in the queue.
+        application.step_started_at = utcnow()
     application.state = ApplicationState.AWAITING_PAPER_REVIEW
-    application.step_started_at = utcnow()
     application.refusal_reason = None
     application.account.state = AccountState.PENDING
     record_event(
@@ -104,15 +106,19 @@ def scan_path(scan: PaperScan) -> Path:
     return upload_dir() / scan.stored_name
 
 
-def preview_png(scan: PaperScan) -> Path:
-    """A PNG of the scan's first page for the reviewer (made once with pdftoppm, cached)."""
+def preview_png(scan: PaperScan) -> Path | None:
+    """A PNG of the scan's first page for the reviewer (made once with pdftoppm, cached).
+
+    None when the PDF cannot be drawn (it starts like a PDF but is damaged): the reviewer
+    still downloads the file itself.
+    """
     source = scan_path(scan)
     if scan.content_type != "application/pdf":
         return source
     target = source.with_suffix(".preview.png")
     if not target.exists():
         # pdftoppm (poppler-utils) adds ".png" to the prefix it is given.
-        subprocess.run(
+        drawn = subprocess.run(
             [
                 "pdftoppm",
                 "-png",
@@ -126,10 +132,12 @@ def preview_png(scan: PaperScan) -> Path:
                 str(source),
                 str(target.with_suffix("").with_suffix(".preview")),
             ],
-            check=True,
+            check=False,
             timeout=30,
             capture_output=True,
         )
+        if drawn.returncode != 0 or not target.exists():
+            return None
     return target
 
 

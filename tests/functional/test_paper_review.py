@@ -141,10 +141,26 @@ def test_a_path_like_name_stays_a_name(client, application, uploads, db_session)
 def test_earlier_uploads_are_kept(client, application, db_session):
     unlock(client, application)
     upload(client, PNG, "first.png")
+    db_session.expire_all()
+    queued_since = application.step_started_at
     upload(client, PNG, "second.png")
     page = client.get("/verification/paper").get_data(as_text=True)
     history = text_of(page, "upload-history")
     assert "first.png" in history and "second.png" in history
+    # A second scan while the first waits keeps the place in the queue (and the due date).
+    db_session.expire_all()
+    assert application.step_started_at == queued_since
+
+
+def test_a_damaged_pdf_gets_no_preview_but_stays_downloadable(
+    client, reviewer, application, db_session
+):
+    unlock(client, application)
+    assert upload(client, PDF_HEAD + b"not really a pdf", "broken.pdf").status_code == 303
+    login_staff(client, reviewer)
+    scan = db_session.scalar(select(PaperScan))
+    assert client.get(f"/review/{application.id}/scans/{scan.id}/preview.png").status_code == 404
+    assert client.get(f"/review/{application.id}/scans/{scan.id}").status_code == 200
 
 
 def test_status_page_shows_each_step(client, application):
