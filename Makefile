@@ -39,6 +39,8 @@ lint: venv
 
 bench: system-deps venv translations services ## load scenarios; prints their figures
 	$(PY) -m bench.registration
+	$(PY) -m bench.sign_in
+	$(PY) -m bench.review
 
 system-deps:
 	@missing=$$(for package in $(APT_PACKAGES); do \

@@ -7,16 +7,22 @@ look-up at 1,000 and at 100,000 accounts is compared that way.
 
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import scenarios
-from bench.cpu import CpuSample, CpuUse, cpu_use
+from bench.cpu import CpuSample, CpuUse, children_of, cpu_use, process_cpu_seconds
 from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Measurement, run_wrk
 from bench.server import Server
 
 # Requests each scenario first sends from Python to check the answers.
 CHECK_SAMPLE = 20
+# The workers count as idle once they use less CPU than this in a poll interval (/proc
+# counts in 10 ms ticks: at most one tick between two polls).
+IDLE_CPU_SECONDS = 0.02
+IDLE_POLL_SECONDS = 0.1
+SETTLE_TIMEOUT_SECONDS = 30
 
 
 @dataclass
@@ -41,10 +47,16 @@ def log(message: str) -> None:
 
 
 def measure(
-    server: Server, scenario: scenarios.Scenario, workdir: Path, connections: int = CONNECTIONS
+    server: Server,
+    scenario: scenarios.Scenario,
+    workdir: Path,
+    connections: int = CONNECTIONS,
+    round_seconds: int | None = None,
 ) -> Measurement:
     """One scenario on one server."""
-    return measure_side_by_side([(server, scenario)], workdir, connections)[0]
+    return measure_side_by_side(
+        [(server, scenario)], workdir, connections, round_seconds=round_seconds
+    )[0]
 
 
 def measure_side_by_side(
@@ -52,10 +64,13 @@ def measure_side_by_side(
     workdir: Path,
     connections: int = CONNECTIONS,
     seconds: int = SECONDS,
+    round_seconds: int | None = None,
 ) -> list[Measurement]:
     """Check and warm up each scenario, then run their rounds in turn; one result each.
 
-    Rounds last SECONDS / ROUNDS; more `seconds` means more rounds, not longer ones.
+    Rounds last SECONDS / ROUNDS unless `round_seconds` says otherwise (slow requests, where
+    the one each connection has in flight when a round ends is a large share of it); more
+    `seconds` means more rounds, not longer ones.
     """
     lanes = [
         Lane(server, scenario, workdir / f"scenario-{index}.lua")
@@ -66,7 +81,7 @@ def measure_side_by_side(
         if WARMUP_SECONDS:
             # Templates compiled, connection pools filled, zxcvbn's dictionaries paged in.
             lane.sent += _run(lane, WARMUP_SECONDS, connections).requests
-    round_seconds = max(1, round(SECONDS / ROUNDS))
+    round_seconds = round_seconds or max(1, round(SECONDS / ROUNDS))
     for _round in range(max(1, round(seconds / round_seconds))):
         for lane in lanes:
             before = CpuSample.take(lane.server.pid, lane.server.database)
@@ -82,10 +97,39 @@ def measure_side_by_side(
 def _run(lane: Lane, seconds: int, connections: int) -> Measurement:
     """One wrk run, continuing the lane's list where the last one stopped."""
     result = run_wrk(
-        lane.base_url, lane.scenario.requests, lane.script, seconds, connections, lane.sent
+        lane.base_url,
+        lane.scenario.requests,
+        lane.script,
+        seconds,
+        connections,
+        lane.sent,
+        lane.scenario.pause_ms,
     )
     lane.sent += result.requests
+    wait_until_idle(lane.server)
     return result
+
+
+def wait_until_idle(server: Server) -> None:
+    """Return once the server's workers have finished what wrk left behind.
+
+    wrk stops with requests still queued or running, and gunicorn answers them all to
+    clients that have gone; with slow requests (sign-in: argon2) that work would otherwise
+    run into the next round or the next measurement.
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    last = _workers_cpu_seconds(server)
+    while time.monotonic() < deadline:
+        time.sleep(IDLE_POLL_SECONDS)
+        now = _workers_cpu_seconds(server)
+        if now - last < IDLE_CPU_SECONDS:
+            return
+        last = now
+    log(f"the server was still busy {SETTLE_TIMEOUT_SECONDS} s after wrk stopped")
+
+
+def _workers_cpu_seconds(server: Server) -> float:
+    return sum(process_cpu_seconds(pid) for pid in children_of(server.pid))
 
 
 def combine(rounds: list[tuple[Measurement, CpuUse]]) -> Measurement:

@@ -9,40 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
+from bench.timings import Timings, time_calls
 from portal.printing import ManagerFormData, render_manager_form, split_phone
 
 MEDIAN_TARGET_MS = 250.0
 DEFAULT_RENDERS = 30
 WARMUP_RENDERS = 3
 RESULTS = Path(__file__).resolve().parent / "results" / "pdf_forms.md"
-
-
-@dataclass(frozen=True)
-class Timings:
-    """Wall times of one series of renders, in milliseconds."""
-
-    first_ms: float
-    samples_ms: list[float]
-    cpu_median_ms: float
-
-    @property
-    def median_ms(self) -> float:
-        """The median render."""
-        return statistics.median(self.samples_ms)
-
-    @property
-    def p95_ms(self) -> float:
-        """The 95th percentile render (nearest rank)."""
-        ordered = sorted(self.samples_ms)
-        return ordered[max(0, round(0.95 * len(ordered)) - 1)]
 
 
 def sample_form(number: int) -> ManagerFormData:
@@ -66,23 +46,15 @@ def sample_form(number: int) -> ManagerFormData:
     )
 
 
-def measure(renders: int) -> Timings:
-    """Time a cold first render, a warm-up, then `renders` measured ones."""
-    started = time.perf_counter()
-    render_manager_form(sample_form(0))
-    first_ms = (time.perf_counter() - started) * 1000
-    for number in range(1, WARMUP_RENDERS):
-        render_manager_form(sample_form(number))
-    samples: list[float] = []
-    cpu: list[float] = []
-    for number in range(renders):
-        wall, process = time.perf_counter(), time.process_time()
-        render_manager_form(sample_form(WARMUP_RENDERS + number))
-        samples.append((time.perf_counter() - wall) * 1000)
-        # CPU time too: on a shared 2-core machine it shows how much of the wall time
-        # was the render itself and how much was waiting for a core.
-        cpu.append((time.process_time() - process) * 1000)
-    return Timings(first_ms, samples, statistics.median(cpu))
+def time_renders(renders: int = DEFAULT_RENDERS) -> Timings:
+    """Time a cold first render, a warm-up, then `renders` measured ones (bench.review too)."""
+    # The cold first render counts among the warm-up renders.
+    return time_calls(_render_call, renders, WARMUP_RENDERS - 1)
+
+
+def _render_call(number: int) -> Callable[[], object]:
+    """The number-th render, its form data built before the clock starts."""
+    return partial(render_manager_form, sample_form(number))
 
 
 def document(timings: Timings, renders: int) -> str:
@@ -116,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--renders", type=int, default=DEFAULT_RENDERS, help="measured renders")
     options = parser.parse_args(argv)
     try:
-        timings = measure(options.renders)
+        timings = time_renders(options.renders)
     except Exception:  # noqa: BLE001 - any failure of the harness is reported the same way
         traceback.print_exc()
         print("[bench] the benchmark itself failed; no results", file=sys.stderr)

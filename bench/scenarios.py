@@ -8,7 +8,8 @@ Python before wrk runs it, and the answers must carry the element the page is ab
 import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from http.client import HTTPResponse
 from http.cookies import SimpleCookie
 from urllib.parse import quote, urlencode
 
@@ -20,6 +21,7 @@ from portal.institutions.demo_data import generate_institutions
 SESSION_COOKIE = "portal_session"
 # The trivial route bench/floor_app.py adds to the portal.
 FLOOR_PATH = "/_bench/floor"
+ACCOUNT_PATH = "/account"
 # What people type into the meter, short to long: zxcvbn's cost grows with the length.
 PASSWORDS = ("abc", "Passw0rd", "Tr0ub4dor=3", "Clinic~2026!x", "correct=Horse9battery*staple")
 # Name fragments and code prefixes the institution picker gets (台 is normalised to 臺).
@@ -27,6 +29,9 @@ SEARCH_QUERIES = ("診所", "醫院", "林", "衛生所", "台中", "藥局", "9
 # More than a scenario sends (≈ 1,000 req/s × 12 s), so none is asked twice in a run.
 DISTINCT_QUERIES = 15_000
 HTMX = {"HX-Request": "true"}
+# The pages' own hx-trigger delays: no browser sends the meter or the search more often.
+METER_DEBOUNCE_MS = 250
+SEARCH_DEBOUNCE_MS = 300
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -44,11 +49,19 @@ class BrowserSession:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A named list of requests and the text every answer must contain."""
+    """A named list of requests, the text every answer must contain, and its status."""
 
     name: str
     requests: list[Request]
     expect: str
+    status: int = 200  # 303 for a POST that succeeds with a redirect (sign-in)
+    # Wait between a connection's requests: 0 is a closed loop (as fast as answers come).
+    pause_ms: int = 0
+
+    def typing(self, pause_ms: int) -> "Scenario":
+        """The same requests from people typing: one per `pause_ms` per client at most."""
+        return replace(self, name=f"{self.name}, typing ({pause_ms} ms debounce)",
+                       pause_ms=pause_ms)
 
 
 def open_session(server: Server) -> BrowserSession:
@@ -162,15 +175,77 @@ def status_lookup(session: BrowserSession, pairs: list[tuple[str, str]], label: 
     return Scenario(f"POST /applications/status ({label})", requests, 'id="status-result"')
 
 
+def open_login_session(server: Server) -> BrowserSession:
+    """GET /login as a new visitor; the session cookie and the form's CSRF token."""
+    response = server.get("/login")
+    cookie = _cookies_of(response)
+    body: str = response.body  # type: ignore[attr-defined]
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body)
+    if SESSION_COOKIE not in cookie or match is None:
+        raise RuntimeError("GET /login gave no session cookie or no csrf_token field")
+    return BrowserSession(_cookie_header(cookie), match.group(1))
+
+
+def _cookies_of(response: HTTPResponse, cookie: SimpleCookie | None = None) -> SimpleCookie:
+    """The cookies a response sets, on top of those already held."""
+    cookie = cookie if cookie is not None else SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        cookie.load(header)
+    return cookie
+
+
+def login_form(session: BrowserSession, username: str, password: str) -> Request:
+    """服務登入 as the browser posts the form: the visitor's cookie, the token, no htmx."""
+    body = urlencode(
+        {"csrf_token": session.csrf_token, "next": "", "username": username, "password": password}
+    )
+    return Request("POST", "/login", {**FORM, "Cookie": session.cookie}, body)
+
+
+def sign_ins(session: BrowserSession, usernames: list[str], password: str) -> Scenario:
+    """Right passwords for many accounts; success is a 303 to 我的帳號."""
+    requests = [login_form(session, username, password) for username in usernames]
+    # Flask's redirect body links the target; a refusal is a 401 page without it.
+    return Scenario("POST /login (right password)", requests, 'href="/account"', 303)
+
+
+def signed_in_cookie(server: Server, username: str, password: str) -> str:
+    """The cookie of a browser that signed in and opened 我的帳號 once."""
+    item = login_form(open_login_session(server), username, password)
+    response = server.request(item.method, item.path, item.body, item.headers)
+    cookie = _cookies_of(response)
+    if response.status != 303 or SESSION_COOKIE not in cookie:
+        raise RuntimeError(f"sign-in as {username} answered {response.status}, no session")
+    # The first page adds the form's CSRF token to the session and so rewrites the cookie;
+    # a browser keeps the new one, so must we, or every measured request would rewrite it.
+    for _attempt in range(3):
+        follow = server.get(ACCOUNT_PATH, {"Cookie": _cookie_header(cookie)})
+        if follow.status != 200:
+            raise RuntimeError(f"GET {ACCOUNT_PATH} after sign-in answered {follow.status}")
+        if not follow.headers.get_all("Set-Cookie"):
+            return _cookie_header(cookie)
+        _cookies_of(follow, cookie)
+    raise RuntimeError("the session cookie changes on every request")
+
+
+def account_page(cookie: str) -> Scenario:
+    """我的帳號 of a signed-in person: the masked ID is on no other page."""
+    return Scenario(
+        f"GET {ACCOUNT_PATH} (signed in)",
+        [Request("GET", ACCOUNT_PATH, {"Cookie": cookie})],
+        'id="masked-national-id"',
+    )
+
+
 def check(server: Server, scenario: Scenario, sample: int = 5) -> int:
-    """Send the scenario's first requests once; each must be a 200 with the expected element.
+    """Send the scenario's first requests once; each must have the status and element expected.
 
     Returns how many were sent, so that the load can start after them.
     """
     for item in scenario.requests[:sample]:
         response = server.request(item.method, item.path, item.body, item.headers)
         body: str = response.body  # type: ignore[attr-defined]
-        if response.status != 200 or scenario.expect not in body:
+        if response.status != scenario.status or scenario.expect not in body:
             raise RuntimeError(
                 f"{scenario.name}: {item.method} {item.path} answered {response.status} "
                 f"without {scenario.expect!r}:\n{body[:500]}"

@@ -26,11 +26,13 @@ from portal.registration.models import Application, ApplicationState
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
 from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
+from portal.verification.models import PaperScan
 
 INSTITUTION_COUNT = 30_000
 BATCH_SIZE = 5_000
 # One hash shared by every seeded account: argon2id costs ~50 ms by design, so 100,000 of them
-# would take over an hour, and no scenario signs in.
+# would take over an hour. Sign-ins (bench/sign_in.py) still do the real work: verifying
+# costs the same whatever the salt, and each account is its own row.
 SHARED_PASSWORD = "Bench*Password#2026"
 GIVEN_NAMES = ("志明", "春嬌", "淑芬", "家豪", "怡君", "建宏", "雅婷", "俊傑", "美玲", "宗翰")
 AREA_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"
@@ -93,6 +95,23 @@ def sample_pairs(app: Flask, seeded: int, count: int) -> list[tuple[str, str]]:
     return [(numbers[index + 1], national_id_for(index)) for index in indices]
 
 
+def active_general_usernames(app: Flask, count: int) -> list[str]:
+    """Usernames of up to `count` seeded accounts that may sign in with SHARED_PASSWORD."""
+    with app.app_context(), db.engine.connect() as connection:
+        return list(
+            connection.scalars(
+                sa.select(Account.username)
+                .where(
+                    Account.state == AccountState.ACTIVE,
+                    Account.role == Role.GENERAL,
+                    Account.locked_until.is_(None),
+                )
+                .order_by(Account.id)
+                .limit(count)
+            )
+        )
+
+
 def seed_institutions(app: Flask) -> SeedContext:
     """The demo clinic and 30,000 generated institutions; the context account batches use."""
     now = utcnow()
@@ -116,7 +135,10 @@ def seed_institutions(app: Flask) -> SeedContext:
             sa.select(Institution.id).where(Institution.active)
         ).all()
         subsystem_ids = connection.scalars(sa.select(Subsystem.id)).all()
-    return SeedContext(institution_ids, subsystem_ids, hash_password(SHARED_PASSWORD))
+        # Inside the app context: the hash gets the configured argon2 parameters, so a
+        # sign-in verifies it at the server's cost and has no reason to rehash it.
+        password_hash = hash_password(SHARED_PASSWORD)
+    return SeedContext(institution_ids, subsystem_ids, password_hash)
 
 
 def seed_accounts(app: Flask, context: SeedContext, start: int, stop: int) -> None:
@@ -130,6 +152,33 @@ def seed_accounts(app: Flask, context: SeedContext, start: int, stop: int) -> No
                 copy_rows(connection, Account.__table__, accounts)
                 copy_rows(connection, Application.__table__, applications)
                 copy_rows(connection, SubsystemRequest.__table__, requests)
+        with db.engine.begin() as connection:
+            _after_explicit_ids(connection)
+        _settle(db.engine)
+
+
+def seed_manager_applications(
+    app: Flask,
+    context: SeedContext,
+    start: int,
+    stop: int,
+    state: ApplicationState,
+    institution_ids: Sequence[int] = (),
+) -> None:
+    """Manager accounts start..stop-1, every application in `state` (paper ones with a scan).
+
+    Spread over `institution_ids`, or over every active institution when none are given.
+    """
+    with app.app_context():
+        for first in range(start, stop, BATCH_SIZE):
+            last = min(first + BATCH_SIZE, stop)
+            accounts, applications, scans = _manager_batch(
+                context, first, last, state, institution_ids or context.institution_ids
+            )
+            with db.engine.begin() as connection:
+                copy_rows(connection, Account.__table__, accounts)
+                copy_rows(connection, Application.__table__, applications)
+                copy_rows(connection, PaperScan.__table__, scans)
         with db.engine.begin() as connection:
             _after_explicit_ids(connection)
         _settle(db.engine)
@@ -168,6 +217,43 @@ def _account_batch(context: SeedContext, first: int, last: int) -> tuple[list, l
         applications.append(_application_row(index, state, submitted_at, institution_id))
         requests.extend(_request_rows(rng, context, index, state, submitted_at))
     return accounts, applications, requests
+
+
+def _manager_batch(
+    context: SeedContext,
+    first: int,
+    last: int,
+    state: ApplicationState,
+    institution_ids: Sequence[int],
+) -> tuple[list, list, list]:
+    """The rows of manager accounts first..last-1: accounts, applications, paper scans."""
+    rng = random.Random(first)
+    now = utcnow()
+    accounts, applications, scans = [], [], []
+    for index in range(first, last):
+        # Within the last month: the queue then holds overdue and not yet due applications.
+        submitted_at = now - timedelta(days=rng.randrange(30), seconds=rng.randrange(86_400))
+        institution_id = rng.choice(institution_ids)
+        accounts.append(
+            _account_row(context, index, Role.MANAGER, state, submitted_at, institution_id)
+        )
+        applications.append(_application_row(index, state, submitted_at, institution_id))
+        if state is ApplicationState.AWAITING_PAPER_REVIEW:
+            scans.append(_scan_row(index, submitted_at))
+    return accounts, applications, scans
+
+
+def _scan_row(index: int, uploaded_at: datetime) -> dict:
+    """The stamped form's scan; no file behind it, as no scenario opens one."""
+    return {
+        "application_id": index + 1,
+        "stored_name": secrets.token_hex(16) + ".pdf",
+        "original_name": f"stamped-form-{index:06d}.pdf",
+        "content_type": "application/pdf",
+        "size": 180_000 + index % 50_000,
+        "sha256": secrets.token_hex(32),
+        "uploaded_at": uploaded_at,
+    }
 
 
 def _pick_state(
