@@ -97,8 +97,8 @@ def verify_with_card(
     try:
         if not manager_application_awaiting(locked):
             raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
-        challenge = _use_challenge(locked, challenge_id)
-        verified = _check_card(locked, challenge, certificate_der, signature)
+        nonce = _use_challenge(locked, challenge_id)
+        verified = _check_card(locked, nonce, certificate_der, signature)
     except VerificationRefused as refusal:
         _audit("verification.card_failed", locked, origin, {"reason": refusal.code})
         db.session.commit()
@@ -126,33 +126,45 @@ def _lock_application(application_id: int) -> Application:
     )
 
 
-def _use_challenge(application: Application, challenge_id: int) -> CardChallenge:
-    """Mark the challenge used; a replay or a second answer finds it used."""
+def _use_challenge(application: Application, challenge_id: int) -> str:
+    """Mark the challenge used and return its nonce; a replay or second answer finds it used.
+
+    One UPDATE … RETURNING claims a good challenge; only a refused one is looked at again,
+    to say why.
+    """
+    now = utcnow()
+    claimed = db.session.scalar(
+        update(CardChallenge)
+        .where(
+            CardChallenge.id == challenge_id,
+            CardChallenge.application_id == application.id,
+            CardChallenge.used_at.is_(None),
+            CardChallenge.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(CardChallenge.nonce)
+    )
+    if claimed is not None:
+        return claimed
     challenge = db.session.get(CardChallenge, challenge_id)
     if challenge is None or challenge.application_id != application.id:
-        raise VerificationRefused("challenge_unknown", str(CHALLENGE_MESSAGES["challenge_unknown"]))
-    now = utcnow()
-    if challenge.expires_at <= now:
-        raise VerificationRefused("challenge_expired", str(CHALLENGE_MESSAGES["challenge_expired"]))
-    claimed = db.session.execute(
-        update(CardChallenge)
-        .where(CardChallenge.id == challenge.id, CardChallenge.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    if not claimed:
-        raise VerificationRefused("challenge_used", str(CHALLENGE_MESSAGES["challenge_used"]))
-    return challenge
+        code = "challenge_unknown"
+    elif challenge.used_at is not None:
+        code = "challenge_used"
+    else:
+        code = "challenge_expired"
+    raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
 
 
 def _check_card(
-    application: Application, challenge: CardChallenge, certificate_der: bytes, signature: bytes
+    application: Application, nonce: str, certificate_der: bytes, signature: bytes
 ) -> VerifiedCard:
     """The certificate checks and the signature over the challenge, as a refusal if not."""
     try:
         return verify_card_signature(
             certificate_der,
             signature,
-            base64.b64decode(challenge.nonce),
+            base64.b64decode(nonce),
             trust_anchors=load_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
             expected_institution_code=application.institution.code,
             now=utcnow(),
