@@ -86,10 +86,8 @@ def lua_string(value: str) -> str:
 def lua_script(requests: list[Request], pause_ms: int = 0) -> str:
     """The wrk script: the prepared requests, formatted once at start-up, then the loop.
 
-    With `pause_ms`, each connection waits between `pause_ms` and twice that before its
-    next request (wrk's `delay()` hook): a person typing, whose page sends at most one
-    request per debounce. The spread keeps the 32 "people" from typing in lockstep, which
-    a fixed pause would make them do (wrk starts every connection at the same moment).
+    With `pause_ms`, each connection waits that long before its next request (wrk's
+    `delay()` hook): a person typing, whose page sends at most one request per debounce.
     """
     entries = []
     for item in requests:
@@ -106,11 +104,7 @@ def lua_script(requests: list[Request], pause_ms: int = 0) -> str:
         + "\n".join(entries)
         + "\n }\n position = (tonumber(args[1]) or 0) % #requests\nend\n"
         + LUA_LOOP
-        + (
-            f"\nfunction delay()\n  return {pause_ms} + math.random(0, {pause_ms})\nend\n"
-            if pause_ms
-            else ""
-        )
+        + (f"\nfunction delay()\n  return {pause_ms}\nend\n" if pause_ms else "")
     )
 
 
