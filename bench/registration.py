@@ -164,10 +164,8 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
         "Latency: the median over the rounds of each round's percentile; req/s over all rounds.",
         "Status look-ups: both data sets served side by side (the 1k one is a copy taken "
         "before the growth), rounds alternating, twice as many rounds.",
-        "Other load: share of the machine's CPU used by unrelated processes meanwhile.",
-        "",
     ]
-    return "\n".join([*lines, *report.busy_warning(rows), report.markdown(rows), ""])
+    return report.document(lines, rows)
 
 
 def main() -> int:

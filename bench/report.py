@@ -109,6 +109,16 @@ def judged(scenario: str, measurement: Measurement, judge: Judge) -> Row:
     return Row(scenario, measurement, target, passed)
 
 
+OTHER_LOAD_NOTE = "Other load: share of the machine's CPU used by unrelated processes meanwhile."
+
+
+def document(preamble: list[str], rows: list[Row]) -> str:
+    """A results file: the benchmark's own explanations, the shared ones, then the table."""
+    return "\n".join(
+        [*preamble, OTHER_LOAD_NOTE, "", *busy_warning(rows), markdown(rows), ""]
+    )
+
+
 def busy_warning(rows: list[Row]) -> list[str]:
     """A paragraph saying the machine was busy, when other processes took much of the CPU."""
     busiest = max((row.measurement.other_cpu_share or 0.0) for row in rows)

@@ -311,10 +311,8 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
         "CPU ms/req is gunicorn's workers + PostgreSQL's backends per request.",
         "Rate limiting is OFF (RATELIMIT_ENABLED=false): this measures the application, "
         "not the limiter.",
-        "Other load: share of the machine's CPU used by unrelated processes meanwhile.",
-        "",
     ]
-    return "\n".join([*lines, *report.busy_warning(rows), report.markdown(rows), ""])
+    return report.document(lines, rows)
 
 
 def main() -> int:

@@ -211,10 +211,8 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
         "Signed-in page: the issue asks only that its p95 be reported, so it has no verdict; "
         f"the one-client line says whether a request alone stays under "
         f"{report.AUTHENTICATED_P95_MS:g} ms.",
-        "Other load: share of the machine's CPU used by unrelated processes meanwhile.",
-        "",
     ]
-    return "\n".join([*lines, *report.busy_warning(rows), report.markdown(rows), ""])
+    return report.document(lines, rows)
 
 
 def main() -> int:
