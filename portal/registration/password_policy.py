@@ -3,9 +3,12 @@
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from zxcvbn import zxcvbn
+from zxcvbn_rs_py import zxcvbn
 
 # zxcvbn's 0-4 score shown as the three words of the agency's meter.
 STRENGTH_LABELS = {"weak": _l("弱"), "medium": _l("中"), "strong": _l("強")}
@@ -104,7 +107,7 @@ def _zxcvbn_score(password: str, user_inputs: tuple[str, ...]) -> int:
     if not password:
         return 0
     words = [word for word in user_inputs if word]
-    return int(zxcvbn(password[:ZXCVBN_MAX_INPUT], user_inputs=words)["score"])
+    return int(zxcvbn(password[:ZXCVBN_MAX_INPUT], words).score)
 
 
 def _rule_checks(
@@ -113,46 +116,43 @@ def _rule_checks(
     specials = policy.special_characters
     allowed = set(string.ascii_letters + string.digits + specials)
     folded = password.casefold()
-    checks = [
-        RuleCheck(
-            "length",
-            _l("長度 %(min)d 至 %(max)d 個字元", min=policy.min_length, max=policy.max_length),
-            policy.min_length <= len(password) <= policy.max_length,
-        ),
-        RuleCheck(
-            "upper", _l("含大寫英文字母"), not policy.require_upper or _has(password, str.isupper)
-        ),
-        RuleCheck(
-            "lower", _l("含小寫英文字母"), not policy.require_lower or _has(password, str.islower)
-        ),
-        RuleCheck("digit", _l("含數字"), not policy.require_digit or _has(password, str.isdigit)),
-        RuleCheck(
-            "special",
-            _l("含特殊字元（%(chars)s）", chars=" ".join(specials)),
-            not policy.require_special or any(ch in specials for ch in password),
-        ),
-        RuleCheck(
-            "charset",
-            _l("只用英文字母、數字與 %(chars)s", chars=" ".join(specials)),
-            bool(password) and all(ch in allowed for ch in password),
-        ),
-        RuleCheck(
-            "username",
-            _l("不得與帳號相同或包含帳號"),
-            bool(password) and not (username and username.casefold() in folded),
-        ),
-        RuleCheck(
-            "national_id",
-            _l("不得包含身分證字號"),
-            bool(password) and not (national_id and national_id.strip().casefold() in folded),
-        ),
-        RuleCheck(
-            "strength",
-            _l("強度至少為「%(level)s」", level=STRENGTH_LABELS[strength_of(policy.min_score)]),
-            score >= policy.min_score,
-        ),
-    ]
-    return [RuleCheck(check.key, str(check.label), check.met) for check in checks]
+    met = {
+        "length": policy.min_length <= len(password) <= policy.max_length,
+        "upper": not policy.require_upper or _has(password, str.isupper),
+        "lower": not policy.require_lower or _has(password, str.islower),
+        "digit": not policy.require_digit or _has(password, str.isdigit),
+        "special": not policy.require_special or any(ch in specials for ch in password),
+        "charset": bool(password) and all(ch in allowed for ch in password),
+        "username": bool(password) and not (username and username.casefold() in folded),
+        "national_id": bool(password)
+        and not (national_id and national_id.strip().casefold() in folded),
+        "strength": score >= policy.min_score,
+    }
+    return [RuleCheck(key, label, met[key]) for key, label in rule_labels(policy).items()]
+
+
+def rule_labels(policy: PasswordPolicy) -> dict[str, str]:
+    """Each rule of the checklist in the visitor's language, in the order shown."""
+    return _rule_labels_in(str(get_locale()), policy)
+
+
+# The meter runs on every pause in typing; translating nine labels each time cost it more
+# than zxcvbn does. The labels depend only on the language and the policy.
+@lru_cache(maxsize=16)
+def _rule_labels_in(_locale: str, policy: PasswordPolicy) -> dict[str, str]:
+    specials = " ".join(policy.special_characters)
+    level = str(STRENGTH_LABELS[strength_of(policy.min_score)])
+    return {
+        "length": _("長度 %(min)d 至 %(max)d 個字元", min=policy.min_length, max=policy.max_length),
+        "upper": _("含大寫英文字母"),
+        "lower": _("含小寫英文字母"),
+        "digit": _("含數字"),
+        "special": _("含特殊字元（%(chars)s）", chars=specials),
+        "charset": _("只用英文字母、數字與 %(chars)s", chars=specials),
+        "username": _("不得與帳號相同或包含帳號"),
+        "national_id": _("不得包含身分證字號"),
+        "strength": _("強度至少為「%(level)s」", level=level),
+    }
 
 
 def _has(password: str, predicate) -> bool:
