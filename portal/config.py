@@ -125,7 +125,8 @@ class Config:
     UPLOAD_DIR = env_str("UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads"))
     UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 
-    # Seconds an institution search answer is reused (the list changes only by import).
+    # Seconds each process searches its in-memory copy of the institution list before
+    # reading it again (the list changes only by import; institutions/services.Directory).
     INSTITUTION_SEARCH_CACHE_SECONDS = env_int("INSTITUTION_SEARCH_CACHE_SECONDS", 60)
 
     # Working days the agency promises for a review (help desk, unit manager).
@@ -157,7 +158,7 @@ class TestingConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "smtp"
-    # Each test has its own institutions: search answers are never reused.
+    # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.
     ARGON2_TIME_COST = 1

@@ -1,11 +1,12 @@
 """Searching the institution list and loading it from records."""
 
+import bisect
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from portal.extensions import db
 from portal.institutions.models import Institution
@@ -31,11 +32,71 @@ class InstitutionSummary:
     county: str
 
 
-# The list changes only through imports, so a minute-old answer is good enough
-# (INSTITUTION_SEARCH_CACHE_SECONDS), and the picker asks the same few prefixes over and
-# over while people type.
-SEARCH_CACHE_SIZE = 2048
-_search_cache: dict[tuple[str, str, int], tuple[float, list[InstitutionSummary]]] = {}
+class Directory:
+    """Every active institution, held in memory and searched there.
+
+    The picker searches on every pause in typing, mostly for two or three characters of a
+    name: `LIKE '%診所%'` cannot use an index (pg_trgm needs three characters and more), so
+    each search read the whole table, ~4 ms of PostgreSQL. The list is small (the country
+    has some 30,000 institutions, a few MB here) and changes only through imports, so
+    each process keeps it, sorted as the picker lists it, and finds names with `str.find`
+    over one string of all of them; a copy older than INSTITUTION_SEARCH_CACHE_SECONDS is
+    read again.
+    """
+
+    # Between names in `_names`: no name or query contains it (queries are refused with it).
+    SEPARATOR = "\n"
+
+    def __init__(self, institutions: Iterable[InstitutionSummary]) -> None:
+        self.loaded_at = time.monotonic()
+        self._by_name = sorted(institutions, key=lambda i: (i.name, i.code))
+        self._by_code = sorted(self._by_name, key=lambda i: i.code)
+        self._codes = [institution.code for institution in self._by_code]
+        # Where each name starts in `_names`, to map a hit back to its institution.
+        self._starts: list[int] = []
+        folded: list[str] = []
+        offset = 0
+        for institution in self._by_name:
+            self._starts.append(offset)
+            name = institution.name.casefold()
+            folded.append(name)
+            offset += len(name) + len(self.SEPARATOR)
+        self._names = self.SEPARATOR.join(folded)
+
+    @classmethod
+    def load(cls) -> "Directory":
+        """The active institutions as the database has them now."""
+        rows = db.session.execute(
+            select(Institution.code, Institution.name, Institution.kind, Institution.county).where(
+                Institution.active
+            )
+        )
+        return cls(InstitutionSummary(*row) for row in rows)
+
+    def search(self, query: str, limit: int) -> list[InstitutionSummary]:
+        """Code prefix for digits (by code), else part of the name (by name, then code)."""
+        if query.isascii() and query.isdigit():
+            first = bisect.bisect_left(self._codes, query)
+            found = self._by_code[first : first + limit]
+            return [institution for institution in found if institution.code.startswith(query)]
+        needle = query.casefold()
+        if self.SEPARATOR in needle:
+            return []
+        found: list[InstitutionSummary] = []
+        position = self._names.find(needle)
+        while position >= 0 and len(found) < limit:
+            index = bisect.bisect_right(self._starts, position) - 1
+            found.append(self._by_name[index])
+            # On to the next name: one institution is listed once however often it matches.
+            following = index + 1
+            if following == len(self._starts):
+                break
+            position = self._names.find(needle, self._starts[following])
+        return found
+
+
+# One directory per database: one process may serve several apps (the tests do).
+_directories: dict[str, Directory] = {}
 
 
 def search_institutions(query: str, limit: int = SEARCH_LIMIT) -> list[InstitutionSummary]:
@@ -43,41 +104,21 @@ def search_institutions(query: str, limit: int = SEARCH_LIMIT) -> list[Instituti
     query = normalize_query(query)
     if not query:
         return []
-    # Keyed by database too: one process may serve several apps (tests do).
-    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], query, limit)
-    cached = _search_cache.get(key)
+    return _directory().search(query, limit)
+
+
+def _directory() -> Directory:
+    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
     lifetime = current_app.config["INSTITUTION_SEARCH_CACHE_SECONDS"]
-    if cached is not None and time.monotonic() - cached[0] < lifetime:
-        return cached[1]
-    found = [
-        InstitutionSummary(i.code, i.name, i.kind, i.county)
-        for i in _query_institutions(query, limit)
-    ]
-    if len(_search_cache) >= SEARCH_CACHE_SIZE:
-        _search_cache.clear()
-    _search_cache[key] = (time.monotonic(), found)
-    return found
+    directory = _directories.get(key)
+    if directory is None or time.monotonic() - directory.loaded_at >= lifetime:
+        directory = _directories[key] = Directory.load()
+    return directory
 
 
 def forget_searches() -> None:
-    """Drop remembered search answers (after the list changed in this process)."""
-    _search_cache.clear()
-
-
-def _query_institutions(query: str, limit: int) -> list[Institution]:
-    active = select(Institution).where(Institution.active)
-    if query.isascii() and query.isdigit():
-        statement = active.where(Institution.code.startswith(query, autoescape=True))
-        return list(db.session.scalars(statement.order_by(Institution.code).limit(limit)))
-    statement = active.where(
-        or_(
-            Institution.name.contains(query, autoescape=True),
-            Institution.code.startswith(query, autoescape=True),
-        )
-    )
-    return list(
-        db.session.scalars(statement.order_by(Institution.name, Institution.code).limit(limit))
-    )
+    """Read the list again at the next search (after it changed in this process)."""
+    _directories.clear()
 
 
 @dataclass(frozen=True)
