@@ -83,12 +83,8 @@ def lua_string(value: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def lua_script(requests: list[Request], pause_ms: int = 0) -> str:
-    """The wrk script: the prepared requests, formatted once at start-up, then the loop.
-
-    With `pause_ms`, each connection waits that long before its next request (wrk's
-    `delay()` hook): a person typing, whose page sends at most one request per debounce.
-    """
+def lua_script(requests: list[Request]) -> str:
+    """The wrk script: the prepared requests, formatted once at start-up, then the loop."""
     entries = []
     for item in requests:
         headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in item.headers.items())
@@ -104,7 +100,6 @@ def lua_script(requests: list[Request], pause_ms: int = 0) -> str:
         + "\n".join(entries)
         + "\n }\n position = (tonumber(args[1]) or 0) % #requests\nend\n"
         + LUA_LOOP
-        + (f"\nfunction delay()\n  return {pause_ms}\nend\n" if pause_ms else "")
     )
 
 
@@ -133,14 +128,13 @@ def run_wrk(
     seconds: int,
     connections: int = CONNECTIONS,
     offset: int = 0,
-    pause_ms: int = 0,
 ) -> Measurement:
     """Run wrk for `seconds` with `connections` clients cycling through `requests`.
 
     wrk starts at `offset` in the list: a scenario of distinct requests (search queries that
     must not be answered from a cache) passes the number of requests already sent.
     """
-    script.write_text(lua_script(requests, pause_ms), encoding="ascii")
+    script.write_text(lua_script(requests), encoding="ascii")
     command = [
         ensure_wrk(),
         f"--threads={WRK_THREADS}",

@@ -15,6 +15,7 @@ from bench import scenarios
 from bench.cpu import CpuSample, CpuUse, children_of, cpu_use, process_cpu_seconds
 from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Measurement, run_wrk
 from bench.server import Server
+from bench.typists import run_typists
 
 # Requests each scenario first sends from Python to check the answers.
 CHECK_SAMPLE = 20
@@ -95,16 +96,25 @@ def measure_side_by_side(
 
 
 def _run(lane: Lane, seconds: int, connections: int) -> Measurement:
-    """One wrk run, continuing the lane's list where the last one stopped."""
-    result = run_wrk(
-        lane.base_url,
-        lane.scenario.requests,
-        lane.script,
-        seconds,
-        connections,
-        lane.sent,
-        lane.scenario.pause_ms,
-    )
+    """One run, continuing the lane's list where the last one stopped.
+
+    A closed loop goes to wrk; people typing (a scenario with a pause) to bench/typists.py.
+    """
+    if lane.scenario.pause_ms:
+        result = run_typists(
+            lane.server.host,
+            lane.server.port,
+            lane.scenario.requests,
+            seconds,
+            connections,
+            lane.scenario.pause_ms,
+            offset=lane.sent,
+            seed=lane.sent,
+        )
+    else:
+        result = run_wrk(
+            lane.base_url, lane.scenario.requests, lane.script, seconds, connections, lane.sent
+        )
     lane.sent += result.requests
     wait_until_idle(lane.server)
     return result

@@ -114,9 +114,7 @@ OTHER_LOAD_NOTE = "Other load: share of the machine's CPU used by unrelated proc
 
 def document(preamble: list[str], rows: list[Row]) -> str:
     """A results file: the benchmark's own explanations, the shared ones, then the table."""
-    return "\n".join(
-        [*preamble, OTHER_LOAD_NOTE, "", *busy_warning(rows), markdown(rows), ""]
-    )
+    return "\n".join([*preamble, OTHER_LOAD_NOTE, "", *busy_warning(rows), markdown(rows), ""])
 
 
 def busy_warning(rows: list[Row]) -> list[str]:

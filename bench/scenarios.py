@@ -24,8 +24,6 @@ FLOOR_PATH = "/_bench/floor"
 ACCOUNT_PATH = "/account"
 # What people type into the meter, short to long: zxcvbn's cost grows with the length.
 PASSWORDS = ("abc", "Passw0rd", "Tr0ub4dor=3", "Clinic~2026!x", "correct=Horse9battery*staple")
-# Name fragments and code prefixes the institution picker gets (台 is normalised to 臺).
-SEARCH_QUERIES = ("診所", "醫院", "林", "衛生所", "台中", "藥局", "9", "93", "3501200000", "內科")
 # More than a scenario sends (≈ 1,000 req/s × 12 s), so none is asked twice in a run.
 DISTINCT_QUERIES = 15_000
 HTMX = {"HX-Request": "true"}
@@ -55,13 +53,15 @@ class Scenario:
     requests: list[Request]
     expect: str
     status: int = 200  # 303 for a POST that succeeds with a redirect (sign-in)
-    # Wait between a connection's requests: 0 is a closed loop (as fast as answers come).
+    # 0: a closed loop, each client sending as soon as its answer came (wrk). Otherwise
+    # people typing, each waiting this long after an answer (bench/typists.py).
     pause_ms: int = 0
 
     def typing(self, pause_ms: int) -> "Scenario":
-        """The same requests from people typing: one per `pause_ms` per client at most."""
-        return replace(self, name=f"{self.name}, typing ({pause_ms} ms debounce)",
-                       pause_ms=pause_ms)
+        """The same requests from people typing: one per `pause_ms` per person at most."""
+        return replace(
+            self, name=f"{self.name}, people typing ({pause_ms} ms debounce)", pause_ms=pause_ms
+        )
 
 
 def open_session(server: Server) -> BrowserSession:
@@ -117,14 +117,6 @@ def password_meter(session: BrowserSession) -> Scenario:
     return Scenario("POST /register/password-strength", requests, 'id="password-strength"')
 
 
-def institution_search() -> Scenario:
-    """The institution picker searching as the person types."""
-    requests = [
-        Request("GET", f"/institutions/search?q={quote(query)}", HTMX) for query in SEARCH_QUERIES
-    ]
-    return Scenario("GET /institutions/search", requests, 'id="institution-results"')
-
-
 def distinct_search_queries(count: int, seed: int = 7) -> list[str]:
     """`count` different queries such as people type: parts of names, prefixes of codes.
 
@@ -145,7 +137,7 @@ def distinct_search_queries(count: int, seed: int = 7) -> list[str]:
 
 
 def institution_search_distinct(count: int = DISTINCT_QUERIES) -> Scenario:
-    """The picker with queries that never repeat: every answer comes from the database."""
+    """The picker with queries that never repeat, so no answer is one seen before."""
     requests = [
         Request("GET", f"/institutions/search?q={quote(query)}", HTMX)
         for query in distinct_search_queries(count)
