@@ -14,6 +14,7 @@ The exit status is 0 whether targets pass or fail (the table says FAIL); it is n
 when the benchmark itself breaks. The database and the server are removed in every case.
 """
 
+import html
 import os
 import random
 import re
@@ -65,6 +66,7 @@ FILTER_CODES = 200
 STAFF_USERNAME = "bench.helpdesk"
 PAPER_STATE = ApplicationState.AWAITING_PAPER_REVIEW.value
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+MORE_LINK = re.compile(r'<tr id="queue-more">.*?hx-get="([^"]+)"', re.S)
 RESULTS = Path(__file__).resolve().parent / "results" / "review.md"
 
 
@@ -202,13 +204,23 @@ def queue_page(cookie: str) -> scenarios.Scenario:
     return scenarios.Scenario("GET /review (full page)", [request], 'id="queue-more"')
 
 
-def queue_later_pages(cookie: str) -> scenarios.Scenario:
-    """The rows "載入更多" fetches: the HTMX fragment of pages 2 to 41."""
+def queue_later_pages(server: Server, cookie: str) -> scenarios.Scenario:
+    """The rows "載入更多" fetches: the HTMX fragment of pages 2 to 41.
+
+    Each page's link carries where the page before ended, so the links are collected by
+    following them from the first page, as a reviewer pressing the button does.
+    """
     headers = {**scenarios.HTMX, "Cookie": cookie}
-    requests = [
-        Request("GET", f"/review?{urlencode(_filters(page=page))}", headers) for page in LATER_PAGES
-    ]
-    name = f"GET /review?page={LATER_PAGES[0]}…{LATER_PAGES[-1]} (HTMX fragment)"
+    requests = []
+    body = server.get(f"/review?{urlencode(_filters())}", {"Cookie": cookie}).body  # type: ignore[attr-defined]
+    for _page in LATER_PAGES:
+        match = MORE_LINK.search(body)
+        if match is None:
+            raise RuntimeError(f"the queue has no 載入更多 after {len(requests) + 1} pages")
+        path = html.unescape(match.group(1))
+        requests.append(Request("GET", path, headers))
+        body = server.get(path, headers).body  # type: ignore[attr-defined]
+    name = f"GET /review?after=…&page={LATER_PAGES[0]}…{LATER_PAGES[-1]} (HTMX fragment)"
     return scenarios.Scenario(name, requests, 'id="queue-more"')
 
 
@@ -223,10 +235,9 @@ def queue_by_institution(cookie: str, codes: list[str]) -> scenarios.Scenario:
     return scenarios.Scenario(name, requests, 'href="/review/')
 
 
-def _filters(institution_code: str = "", page: int | None = None) -> dict[str, str | int]:
-    """The query string the queue's own links and form produce."""
-    query: dict[str, str | int] = {"state": PAPER_STATE, "institution_code": institution_code}
-    return {**query, "page": page} if page else query
+def _filters(institution_code: str = "") -> dict[str, str]:
+    """The query string the queue's filter form produces."""
+    return {"state": PAPER_STATE, "institution_code": institution_code}
 
 
 def check_fragment(server: Server, scenario: scenarios.Scenario) -> None:
@@ -245,7 +256,7 @@ REVIEWERS = int(os.environ.get("BENCH_REVIEWERS", "8"))
 def queue_rows(server: Server, cookie: str, codes: list[str], workdir: Path) -> list[report.Row]:
     """The floor, then each queue request: judged with the help desk's reviewers all
     clicking at once, and at 32 clients and at one for information."""
-    later = queue_later_pages(cookie)
+    later = queue_later_pages(server, cookie)
     check_fragment(server, later)
     rows = [
         report.judged(

@@ -1,10 +1,10 @@
 """The help desk's queue: paper applications by due date, and one decision per application."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
@@ -40,14 +40,46 @@ class QueueItem:
     overdue: bool
 
 
+@dataclass(frozen=True)
+class QueuePosition:
+    """Where a page of the queue ended: its last row's upload time and id.
+
+    "載入更多" asks for the rows after it (keyset paging): the database walks the
+    (state, step_started_at) index from there, where OFFSET made it walk past every row of
+    the earlier pages first, and a decision taken meanwhile moves no row to another page.
+    """
+
+    step_started_at: datetime
+    application_id: int
+
+    @classmethod
+    def of(cls, application: Application) -> "QueuePosition":
+        """Just after this application."""
+        return cls(application.step_started_at, application.id)
+
+    def token(self) -> str:
+        """The position as the next page's link carries it."""
+        return f"{self.step_started_at.isoformat()}_{self.application_id}"
+
+    @classmethod
+    def from_token(cls, token: str) -> "QueuePosition | None":
+        """The position a link carried; None for anything that is not one."""
+        moment, _, application_id = token.rpartition("_")
+        try:
+            parsed = datetime.fromisoformat(moment)
+            return cls(parsed, int(application_id)) if parsed.tzinfo else None
+        except ValueError:
+            return None
+
+
 def queue(
     calendar: WorkCalendar,
     today: date,
     state: ApplicationState = ApplicationState.AWAITING_PAPER_REVIEW,
     institution_code: str = "",
-    page: int = 1,
-) -> tuple[list[QueueItem], bool]:
-    """Paper applications, earliest due first; and whether there is a next page.
+    after: QueuePosition | None = None,
+) -> tuple[list[QueueItem], QueuePosition | None]:
+    """Paper applications, earliest due first; and where the next page starts, if any.
 
     The due date is a fixed number of working days after the upload, and adding working
     days never reorders dates, so ordering by upload time is ordering by due date.
@@ -63,15 +95,24 @@ def queue(
     )
     if institution_code:
         statement = statement.join(Institution).where(Institution.code == institution_code)
+    if after is not None:
+        started = Application.step_started_at
+        statement = statement.where(
+            # The first condition alone is what the index can seek to; the second breaks
+            # ties of the same moment by id, as the order does.
+            started >= after.step_started_at,
+            or_(started > after.step_started_at, Application.id > after.application_id),
+        )
     statement = statement.order_by(Application.step_started_at, Application.id)
-    rows = list(db.session.scalars(statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    rows = list(db.session.scalars(statement.limit(PAGE_SIZE + 1)))
     days = current_app.config["REVIEW_WORKING_DAYS"]
     items = []
     for application in rows[:PAGE_SIZE]:
         due = calendar.add_working_days(local_date(application.step_started_at), days)
         pending = application.state is ApplicationState.AWAITING_PAPER_REVIEW
         items.append(QueueItem(application, due, pending and today > due))
-    return items, len(rows) > PAGE_SIZE
+    following = QueuePosition.of(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
+    return items, following
 
 
 def count_waiting() -> int:

@@ -24,20 +24,25 @@ REASON_MAX = 200
 @bp.get("")
 @help_desk_required
 def queue():
-    """Paper applications by due date; ?state= and ?institution_code= filter, ?page= pages."""
+    """Paper applications by due date; ?state= and ?institution_code= filter.
+
+    "載入更多" carries ?after= (where the last page ended) and ?page= (its number, for the
+    rows' element id); without a valid ?after= it is the first page.
+    """
     state_value = request.args.get("state", ApplicationState.AWAITING_PAPER_REVIEW.value)
     state = next((s for s in services.QUEUE_STATES if s.value == state_value), None)
     state = state or ApplicationState.AWAITING_PAPER_REVIEW
     institution_code = request.args.get("institution_code", "").strip()[:10]
-    page = max(request.args.get("page", 1, type=int), 1)
-    items, has_next = services.queue(
-        current_calendar(), local_now().date(), state, institution_code, page
+    after = services.QueuePosition.from_token(request.args.get("after", "")[:80])
+    page = max(request.args.get("page", 1, type=int), 1) if after else 1
+    items, following = services.queue(
+        current_calendar(), local_now().date(), state, institution_code, after
     )
     return page_or_fragment(
         "review/queue.html",
         "review/_rows.html",
         items=items,
-        has_next=has_next,
+        following=following,
         page=page,
         state=state,
         states=services.QUEUE_STATES,

@@ -5,6 +5,7 @@ import re
 import subprocess
 import threading
 from datetime import UTC, datetime
+from html import unescape
 
 import pyotp
 import pytest
@@ -232,11 +233,46 @@ def test_queue_filters_and_pages_with_htmx(client, reviewer, uploads, db_session
     first = client.get(f"/review?institution_code={clinic.code}").get_data(as_text=True)
     assert "他院" not in first and "申請人24" in first and "申請人25" not in first
     assert 'id="queue-more"' in first
-    fragment = client.get(
-        f"/review?institution_code={clinic.code}&page=2", headers={"HX-Request": "true"}
-    ).get_data(as_text=True)
+    fragment = client.get(more_link(first), headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.lstrip().startswith('<tbody id="queue-page-2"')
     assert "申請人25" in fragment and "申請人26" in fragment and "queue-more" not in fragment
+    assert "申請人24" not in fragment and "他院" not in fragment
+
+
+def more_link(html: str) -> str:
+    """Where the page's "載入更多" leads."""
+    match = re.search(r'<tr id="queue-more">.*?hx-get="([^"]+)"', html, re.S)
+    assert match, "no 載入更多 on the page"
+    return unescape(match.group(1))
+
+
+def test_queue_pages_neither_skip_nor_repeat_rows_uploaded_at_one_moment(
+    client, reviewer, uploads, db_session
+):
+    # 60 uploads in the same second: the next page must go on by id, not by time alone.
+    moment = datetime(2026, 2, 2, 2, tzinfo=UTC)
+    expected = [
+        paper_application(f"同時{number:02d}", moment).application_no for number in range(60)
+    ]
+    login_staff(client, reviewer)
+    html = client.get("/review").get_data(as_text=True)
+    pages = [html]
+    while 'id="queue-more"' in html:
+        html = client.get(more_link(html), headers={"HX-Request": "true"}).get_data(as_text=True)
+        pages.append(html)
+    seen = [number for page in pages for number in re.findall(r">(\d{14})</a>", page)]
+    assert len(pages) == 3
+    assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen))
+
+
+def test_queue_with_a_made_up_position_shows_the_first_page(client, reviewer, uploads):
+    paper_application("第一位", datetime(2026, 2, 2, 2, tzinfo=UTC))
+    login_staff(client, reviewer)
+    for after in ("nonsense", "2026-02-02T02:00:00_x", "2026-02-02T02:00:00_1", "_" * 500):
+        response = client.get(f"/review?after={after}&page=7", headers={"HX-Request": "true"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert html.lstrip().startswith('<tbody id="queue-page-1"') and "第一位" in html
 
 
 def test_detail_shows_the_scan_and_reveals_the_id_on_record(
