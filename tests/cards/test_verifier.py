@@ -193,3 +193,18 @@ def test_a_broken_trust_anchor_file_is_reported(tmp_path: Path):
     (tmp_path / "broken.crt").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="broken.crt"):
         load_trust_anchors(tmp_path)
+
+
+def test_the_portal_reads_the_anchors_again_only_when_a_file_changed(
+    tmp_path: Path, root_ca: Authority, issuing_ca: Authority
+):
+    from portal.verification.services import _trust_anchors
+
+    pem = serialization.Encoding.PEM
+    (tmp_path / "root.pem").write_bytes(root_ca.certificate.public_bytes(pem))
+    first = _trust_anchors(tmp_path)
+    assert _trust_anchors(tmp_path) is first  # nothing changed: not read again
+    (tmp_path / "issuing.pem").write_bytes(issuing_ca.certificate.public_bytes(pem))
+    assert [a.subject for a in _trust_anchors(tmp_path)] == [issuing_ca.name, root_ca.name]
+    (tmp_path / "issuing.pem").unlink()
+    assert [a.subject for a in _trust_anchors(tmp_path)] == [root_ca.name]
