@@ -96,10 +96,16 @@ def time_service(app: Flask, card: BenchCard, application_ids: list[int]) -> Tim
 
 
 def _service_call(card: BenchCard, application_ids: list[int], index: int) -> Callable[[], object]:
-    """The index-th check: its challenge issued and signed before the clock starts."""
-    application = db.session.get(Application, application_ids[index])
-    challenge = issue_challenge(application)
+    """The index-th check: its challenge issued and signed before the clock starts.
+
+    As in the portal, the challenge is issued in one request and answered in another, each
+    with a session of its own; the answer's request reads the application before it calls
+    the service (POST /verification/card), and that read is not the service's.
+    """
+    challenge = issue_challenge(db.session.get(Application, application_ids[index]))
     signature = card.sign(base64.b64decode(challenge.nonce))
+    db.session.remove()
+    application = db.session.get(Application, application_ids[index])
     return partial(
         verify_with_card,
         application,
