@@ -74,9 +74,17 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
     expect(
         page.get_by_text(f"申請編號 {application_no}，{INSTITUTION_NAME}（{INSTITUTION_CODE}）")
     ).to_be_visible()
+    # On arrival the page asks the helper whether the reader and the card are there.
+    expect(page.locator("#helper-status")).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")
     pin = page.get_by_label("機構卡 PIN 碼")
     verify = page.get_by_role("button", name="驗證機構卡")
     pin_error = page.locator("#pin-error")
+
+    # Too short a PIN is caught by the page; nothing is sent to the helper or the card.
+    pin.press_sequentially("12", delay=TYPING_DELAY_MS)
+    verify.click()
+    expect(pin_error).to_have_text("請輸入機構卡的 PIN 碼（4 到 16 碼）。")
+    pin.fill("")
 
     # A wrong PIN: the card refuses it, the helper answers 422, the page says what is left.
     page_problems.expect_console_error(r"status of 422 .*/v1/sign\)$")
@@ -123,10 +131,13 @@ def test_without_the_helper_the_page_says_how_to_start_it(
     page.locator("#verify-with-card").click()
     expect(page).to_have_url(f"{portal.url}/verification")
     missing = page.locator("#helper-missing")
-    expect(missing).to_be_hidden()
 
-    # The fetch to the closed port fails; the browser logs that, and the page explains.
-    page_problems.expect_console_error(r"ERR_CONNECTION_REFUSED.*/v1/sign\)$")
+    # The page asks the helper on arrival; the fetch to the closed port fails, the browser
+    # logs that, and the page explains at once, before any PIN is typed.
+    page_problems.expect_console_error(r"ERR_CONNECTION_REFUSED.*/v1/(status|sign)\)$")
+    expect(missing).to_be_visible()
+    expect(page.locator("#helper-status")).to_be_hidden()
+    # Started meanwhile? Pressing the button tries again, and says the same if it still fails.
     page.get_by_label("機構卡 PIN 碼").press_sequentially(CARD_PIN, delay=TYPING_DELAY_MS)
     page.get_by_role("button", name="驗證機構卡").click()
     expect(missing).to_be_visible()
@@ -142,3 +153,17 @@ def test_without_the_helper_the_page_says_how_to_start_it(
     paper.click()
     expect(page).to_have_url(f"{portal.url}/verification/paper")
     expect(page.get_by_role("heading", name="紙本審核")).to_be_visible()
+
+
+def test_the_page_shows_whether_a_card_is_in_the_reader(
+    card_portal, page: Page, page_problems, insert_card
+):
+    seed_card_institution(card_portal)
+    apply_as_manager(page, card_portal.url)
+    page.locator("#verify-with-card").click()
+    status = page.locator("#helper-status")
+    # The helper is running and the virtual reader is there, but no card is in it.
+    expect(status).to_have_text("讀卡機裡沒有醫事機構卡，請插入機構卡後再試一次。")
+    insert_card()
+    page.reload()
+    expect(status).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")
