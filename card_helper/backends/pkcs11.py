@@ -65,12 +65,16 @@ def _pkcs11(action: str) -> Iterator[None]:
 
 
 def _is_signing_certificate(certificate: x509.Certificate) -> bool:
-    """HCA cards hold a signing and an encryption certificate; pick the signing one."""
+    """HCA cards hold a signing and an encryption certificate; pick the signing one.
+
+    digitalSignature, as the portal requires: a certificate allowed only non-repudiation
+    (contentCommitment) would sign, and then be refused by the portal.
+    """
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return True
-    return usage.digital_signature or usage.content_commitment
+    return usage.digital_signature
 
 
 class Pkcs11Backend(CardBackend):

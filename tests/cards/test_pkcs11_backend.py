@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from card_helper.backends.base import ALGORITHM_RSA, NoReaderService, WrongPin
-from card_helper.backends.pkcs11 import Pkcs11Backend
+from card_helper.backends.pkcs11 import Pkcs11Backend, _is_signing_certificate
 from portal.verification import verify_card_signature
 from tests.cards.helper_client import request, sign_body
 from tests.cards.pki import INSTITUTION_CODE
@@ -76,3 +80,44 @@ def test_the_helper_serves_the_pkcs11_backend(softhsm_token, helper_server, trus
         now=datetime.now(UTC),
     )
     assert verified.institution_code == INSTITUTION_CODE
+
+
+def _certificate_with(usage: x509.KeyUsage | None) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "card")])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+    )
+    if usage is not None:
+        builder = builder.add_extension(usage, critical=True)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _usage(*, digital_signature: bool = False, non_repudiation: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=non_repudiation,
+        key_encipherment=not digital_signature,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def test_only_a_certificate_the_portal_accepts_is_chosen_to_sign():
+    # The portal requires digitalSignature; a non-repudiation-only certificate would sign
+    # and then be refused, so the helper must pass it over (as the encryption one).
+    assert _is_signing_certificate(_certificate_with(_usage(digital_signature=True)))
+    assert _is_signing_certificate(_certificate_with(None))
+    assert not _is_signing_certificate(_certificate_with(_usage(non_repudiation=True)))
+    assert not _is_signing_certificate(_certificate_with(_usage()))  # encryption only
