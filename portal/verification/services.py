@@ -69,14 +69,35 @@ def manager_application_awaiting(application: Application) -> bool:
     )
 
 
+# A challenge shown again must leave this long to type the PIN and let the card sign.
+CHALLENGE_REUSE_MIN_SECONDS = 120
+
+
 def issue_challenge(application: Application) -> IssuedChallenge:
-    """A new random challenge for this application, valid for CARD_CHALLENGE_SECONDS."""
+    """A random challenge for this application, valid for CARD_CHALLENGE_SECONDS.
+
+    An unused one with time left is handed out again: reloading the page, or opening it in
+    a second tab, must not add a row each time. Each is still answered once only.
+    """
+    now = utcnow()
+    unused = db.session.scalar(
+        select(CardChallenge)
+        .where(
+            CardChallenge.application_id == application.id,
+            CardChallenge.used_at.is_(None),
+            CardChallenge.expires_at > now + timedelta(seconds=CHALLENGE_REUSE_MIN_SECONDS),
+        )
+        .order_by(CardChallenge.expires_at.desc())
+        .limit(1)
+    )
+    if unused is not None:
+        return IssuedChallenge(unused.id, unused.nonce, unused.expires_at)
     nonce = base64.b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii")
     seconds = current_app.config["CARD_CHALLENGE_SECONDS"]
     challenge = CardChallenge(
         application_id=application.id,
         nonce=nonce,
-        expires_at=utcnow() + timedelta(seconds=seconds),
+        expires_at=now + timedelta(seconds=seconds),
     )
     db.session.add(challenge)
     db.session.commit()

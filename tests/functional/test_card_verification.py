@@ -151,10 +151,12 @@ def test_a_challenge_is_answered_once(client, application, root, db_session):
     assert application.state is ApplicationState.AWAITING_VERIFICATION
     # Both refusals are in the trail: the wrong institution, then the replay.
     reasons = db_session.scalars(
-        select(AuditEvent.detail).where(
+        select(AuditEvent.detail)
+        .where(
             AuditEvent.subject_id == application.application_no,
             AuditEvent.action == "verification.card_failed",
-        ).order_by(AuditEvent.id)
+        )
+        .order_by(AuditEvent.id)
     ).all()
     assert [reason["reason"] for reason in reasons] == ["institution_mismatch", "challenge_used"]
 
@@ -209,3 +211,25 @@ def test_garbage_from_the_helper_gets_a_message(client, application):
 
 def test_verification_page_needs_the_application_proven(client, db_session):
     assert client.get("/verification").headers["Location"] == "/applications/status"
+
+
+def test_reloading_the_page_shows_the_same_challenge_until_it_is_used_or_nearly_expired(
+    client, application, root, db_session
+):
+    from portal.verification.models import CardChallenge
+
+    card = issue_card(root, CardOptions(institution_code=OTHER_INSTITUTION_CODE))
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        html, challenge, challenge_id = open_card_page(client, application)
+        assert open_card_page(client, application)[1:] == (challenge, challenge_id)
+        # Refused (another institution's card): the challenge is used, the page has a new one.
+        refused = answer(client, html, challenge_id, card, sign(card, challenge))
+        after_refusal = re.search(r'data-challenge="([^"]+)"', refused.get_data(as_text=True))
+        assert after_refusal.group(1) != challenge
+        # Under two minutes left is too little to type the PIN: a new one again.
+        clock.shift(timedelta(minutes=3, seconds=30))
+        assert open_card_page(client, application)[1] != after_refusal.group(1)
+    rows = db_session.scalars(
+        select(CardChallenge).where(CardChallenge.application_id == application.id)
+    ).all()
+    assert len(rows) == 3
