@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from card_helper.backends.pcsc import PcscBackend
 from portal.verification import verify_card_signature
 from tests.cards.helper_client import request, sign_body
 from tests.cards.pki import INSTITUTION_CODE
@@ -209,3 +210,16 @@ def test_the_command_line_requires_an_origin():
         check=False,
     )
     assert result.returncode == 2 and "--origin" in result.stderr
+
+
+def test_no_reader_is_reported_by_status_and_by_sign(helper_server, insert_card):
+    # pcscd runs and has vpcd's reader with a card in it, but the helper was told to use
+    # only a reader that is not attached (`--reader`): to it, there is no reader at all.
+    insert_card()
+    helper = helper_server(backend=PcscBackend(reader_filter="No such reader"))
+    status, _, body = request(helper.url)
+    assert status == 200 and body["readers"] == [] and not body["card_present"]
+    assert body["message"] == "找不到讀卡機，請確認讀卡機已接上電腦。"
+    status, _, body = request(helper.url, "POST", "/v1/sign", body=sign_body(CARD_PIN))
+    assert status == 409 and body["error"] == "no_reader"
+    assert body["message"] == "找不到讀卡機，請確認讀卡機已接上電腦。"
