@@ -15,7 +15,7 @@ from bench import scenarios
 from bench.cpu import CpuSample, CpuUse, children_of, cpu_use, process_cpu_seconds
 from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Measurement, run_wrk
 from bench.server import Server
-from bench.typists import run_typists
+from bench.typists import Typists
 
 # Requests each scenario first sends from Python to check the answers.
 CHECK_SAMPLE = 20
@@ -101,7 +101,7 @@ def _run(lane: Lane, seconds: int, connections: int) -> Measurement:
     A closed loop goes to wrk; people typing (a scenario with a pause) to bench/typists.py.
     """
     if lane.scenario.pause_ms:
-        result = run_typists(
+        result = Typists(
             lane.server.host,
             lane.server.port,
             lane.scenario.requests,
@@ -110,7 +110,7 @@ def _run(lane: Lane, seconds: int, connections: int) -> Measurement:
             lane.scenario.pause_ms,
             offset=lane.sent,
             seed=lane.sent,
-        )
+        ).run()
     else:
         result = run_wrk(
             lane.base_url, lane.scenario.requests, lane.script, seconds, connections, lane.sent

@@ -32,36 +32,32 @@ class _Tally:
     errors: int = 0
 
 
-def run_typists(
-    host: str,
-    port: int,
-    requests: list[Request],
-    seconds: float,
-    people: int,
-    pause_ms: int,
-    offset: int = 0,
-    seed: int = 0,
-) -> Measurement:
+@dataclass(frozen=True)
+class Typists:
     """`people` typing for `seconds`, cycling through `requests` from `offset` on."""
-    return asyncio.run(_run(host, port, requests, seconds, people, pause_ms, offset, seed))
+
+    host: str
+    port: int
+    requests: list[Request]
+    seconds: float
+    people: int
+    pause_ms: int
+    offset: int = 0
+    seed: int = 0
+
+    def run(self) -> Measurement:
+        """Let them type; what they saw."""
+        return asyncio.run(_run(self))
 
 
-async def _run(
-    host: str,
-    port: int,
-    requests: list[Request],
-    seconds: float,
-    people: int,
-    pause_ms: int,
-    offset: int,
-    seed: int,
-) -> Measurement:
+async def _run(load: Typists) -> Measurement:
+    host, port, pause_ms = load.host, load.port, load.pause_ms
     tally = _Tally([])
-    rng = random.Random(seed)
-    wires = [_wire(item, host, port) for item in requests]
+    rng = random.Random(load.seed)
+    wires = [_wire(item, host, port) for item in load.requests]
     started = time.monotonic()
-    deadline = started + seconds
-    counter = iter(range(offset, offset + 10**9))
+    deadline = started + load.seconds
+    counter = iter(range(load.offset, load.offset + 10**9))
 
     async def person(first_wait: float) -> None:
         await asyncio.sleep(first_wait)
@@ -70,7 +66,7 @@ async def _run(
             await _send(host, port, wire, tally)
             await asyncio.sleep(pause_ms / 1000)
 
-    await asyncio.gather(*(person(rng.uniform(0, pause_ms / 1000)) for _ in range(people)))
+    await asyncio.gather(*(person(rng.uniform(0, pause_ms / 1000)) for _ in range(load.people)))
     elapsed = time.monotonic() - started
     return _measurement(tally, elapsed)
 

@@ -89,7 +89,7 @@ def make_authority(
         .not_valid_before(now - timedelta(days=365))
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True), critical=True)
     )
     return Authority(key, builder.sign(issuer.key if issuer else key, hashes.SHA256()))
 
@@ -123,7 +123,7 @@ def issue_card(authority: Authority, options: CardOptions | None = None) -> Card
         .not_valid_after(now + options.not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            _key_usage(
+            key_usage(
                 digital_signature=options.digital_signature,
                 key_encipherment=not options.digital_signature,
             ),
@@ -136,12 +136,17 @@ def issue_card(authority: Authority, options: CardOptions | None = None) -> Card
     return CardIdentity(key, builder.sign(authority.key, hashes.SHA256()))
 
 
-def _key_usage(
-    *, digital_signature: bool = False, key_encipherment: bool = False, key_cert_sign: bool = False
+def key_usage(
+    *,
+    digital_signature: bool = False,
+    non_repudiation: bool = False,
+    key_encipherment: bool = False,
+    key_cert_sign: bool = False,
 ) -> x509.KeyUsage:
+    """The KeyUsage extension with these bits set (non_repudiation is contentCommitment)."""
     return x509.KeyUsage(
         digital_signature=digital_signature,
-        content_commitment=False,
+        content_commitment=non_repudiation,
         key_encipherment=key_encipherment,
         data_encipherment=False,
         key_agreement=False,

@@ -16,7 +16,7 @@ from card_helper.backends.base import ALGORITHM_RSA, NoReaderService, WrongPin
 from card_helper.backends.pkcs11 import Pkcs11Backend, _is_signing_certificate
 from portal.verification import verify_card_signature
 from tests.cards.helper_client import request, sign_body
-from tests.cards.pki import INSTITUTION_CODE
+from tests.cards.pki import INSTITUTION_CODE, key_usage
 
 
 def test_status_lists_the_token_slot(softhsm_token):
@@ -100,24 +100,11 @@ def _certificate_with(usage: x509.KeyUsage | None) -> x509.Certificate:
     return builder.sign(key, hashes.SHA256())
 
 
-def _usage(*, digital_signature: bool = False, non_repudiation: bool = False) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=non_repudiation,
-        key_encipherment=not digital_signature,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 def test_only_a_certificate_the_portal_accepts_is_chosen_to_sign():
     # The portal requires digitalSignature; a non-repudiation-only certificate would sign
     # and then be refused, so the helper must pass it over (as the encryption one).
-    assert _is_signing_certificate(_certificate_with(_usage(digital_signature=True)))
+    assert _is_signing_certificate(_certificate_with(key_usage(digital_signature=True)))
     assert _is_signing_certificate(_certificate_with(None))
-    assert not _is_signing_certificate(_certificate_with(_usage(non_repudiation=True)))
-    assert not _is_signing_certificate(_certificate_with(_usage()))  # encryption only
+    assert not _is_signing_certificate(_certificate_with(key_usage(non_repudiation=True)))
+    encryption_only = key_usage(key_encipherment=True)
+    assert not _is_signing_certificate(_certificate_with(encryption_only))
