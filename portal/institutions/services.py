@@ -38,7 +38,7 @@ class Directory:
     The picker searches on every pause in typing, mostly for two or three characters of a
     name: `LIKE '%診所%'` cannot use an index (pg_trgm needs three characters and more), so
     each search read the whole table, ~4 ms of PostgreSQL. The list is small (the country
-    has some 30,000 institutions, a few MB here) and changes only through imports, so
+    has some 30,000 institutions: about 15 MB per process) and changes only through imports, so
     each process keeps it, sorted as the picker lists it, and finds names with `str.find`
     over one string of all of them; a copy older than INSTITUTION_SEARCH_CACHE_SECONDS is
     read again.

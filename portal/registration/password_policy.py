@@ -128,10 +128,10 @@ def _rule_checks(
         and not (national_id and national_id.strip().casefold() in folded),
         "strength": score >= policy.min_score,
     }
-    return [RuleCheck(key, label, met[key]) for key, label in rule_labels(policy).items()]
+    return [RuleCheck(key, label, met[key]) for key, label in _rule_labels(policy).items()]
 
 
-def rule_labels(policy: PasswordPolicy) -> dict[str, str]:
+def _rule_labels(policy: PasswordPolicy) -> dict[str, str]:
     """Each rule of the checklist in the visitor's language, in the order shown."""
     return _rule_labels_in(str(get_locale()), policy)
 

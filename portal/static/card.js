@@ -10,7 +10,8 @@
 
   function message(code, fallback) {
     var item = document.querySelector('#card-messages [data-code="' + code + '"]');
-    return item ? item.textContent : fallback || message("failed");
+    if (item) return item.textContent;
+    return fallback || (code === "failed" ? "" : message("failed"));
   }
 
   // The sentence for one of the helper's error bodies: {error, message, tries_left?}.
