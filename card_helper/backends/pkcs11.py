@@ -9,6 +9,7 @@ tried on a token that has nothing to sign with.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -77,6 +78,32 @@ def _is_signing_certificate(certificate: x509.Certificate) -> bool:
     return usage.digital_signature
 
 
+# PyKCS11Lib's __del__ unloads under a class-wide lock that load() also holds. A library
+# object freed by the garbage collector while some load() runs in the same thread (the
+# collector runs whenever load() allocates) deadlocks the process: the test suite hung so.
+# Hence one object per module path for the life of the process, and a failed one freed at
+# once, by reference counting, not left to the collector inside an exception's traceback.
+_modules: dict[str, PyKCS11.PyKCS11Lib] = {}
+_modules_lock = threading.Lock()
+
+
+def _loaded_module(path: str) -> PyKCS11.PyKCS11Lib:
+    with _modules_lock:
+        if path in _modules:
+            return _modules[path]
+        library = PyKCS11.PyKCS11Lib()
+        try:
+            library.load(path)
+        except PyKCS11.PyKCS11Error as error:
+            failure = f"cannot load {path}: {error}"
+        else:
+            _modules[path] = library
+            return library
+    # Out of the except block: the error and its traceback, which held the library, are gone.
+    del library
+    raise NoReaderService(failure)
+
+
 class Pkcs11Backend(CardBackend):
     """Institution cards behind a PKCS#11 module (one slot per reader)."""
 
@@ -91,12 +118,7 @@ class Pkcs11Backend(CardBackend):
         if self._library is None:
             if not self.module_path:
                 raise NoReaderService("no PKCS#11 module configured (--pkcs11-module)")
-            library = PyKCS11.PyKCS11Lib()
-            try:
-                library.load(self.module_path)
-            except PyKCS11.PyKCS11Error as error:
-                raise NoReaderService(f"cannot load {self.module_path}: {error}") from error
-            self._library = library
+            self._library = _loaded_module(self.module_path)
         return self._library
 
     def _slots(self, *, token_present: bool) -> list[int]:
