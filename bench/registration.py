@@ -14,43 +14,28 @@ when the benchmark itself breaks. Databases and servers are removed in every cas
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
 from flask import Flask
 
 from bench import report, scenarios
-from bench.database import Secrets, bench_database, migrated_app
-from bench.harness import run_benchmark
-from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS
-from bench.measure import log, measure, measure_side_by_side
+from bench.database import bench_database
+from bench.harness import close_connections, run_benchmark, seeded_database, setup_line, timed
+from bench.load import CONNECTIONS, SECONDS
+from bench.measure import measure, measure_side_by_side
 from bench.seed import (
     INSTITUTION_COUNT,
     sample_pairs,
     seed_accounts,
-    seed_institutions,
 )
 from bench.server import Server, ServerOptions, gunicorn, server_environment
-from portal.extensions import db
 
 SMALL_ACCOUNTS = 1_000
 LARGE_ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "100000"))
 # Distinct look-ups per run, spread over the whole table rather than a few hot rows.
 STATUS_SAMPLE = 1_000
 RESULTS = Path(__file__).resolve().parent / "results" / "registration.md"
-T = TypeVar("T")
-
-
-def timed(label: str, action: Callable[..., T], *args: object) -> T:
-    """Run `action`, logging how long it took."""
-    started = time.monotonic()
-    result = action(*args)
-    log(f"{label}: {time.monotonic() - started:.1f} s")
-    return result
 
 
 def status_rows(app: Flask, large: Server, small: Server, workdir: Path) -> list[report.Row]:
@@ -105,43 +90,30 @@ def page_rows(server: Server, workdir: Path) -> list[report.Row]:
 
 def run(workdir: Path, options: ServerOptions) -> list[report.Row]:
     """Databases, seed, servers, measurements; everything torn down on the way out."""
-    keys = Secrets.generate()
-    instance = workdir / "instance"
-    # Read by create_app: a private instance folder, whatever the developer's holds.
-    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
-    with bench_database() as large_url:
-        app = timed("migrate", migrated_app, large_url, keys)
-        try:
-            seed = timed(f"seed {INSTITUTION_COUNT + 1:,} institutions", seed_institutions, app)
-            timed(f"seed {SMALL_ACCOUNTS:,} accounts", seed_accounts, app, seed, 0, SMALL_ACCOUNTS)
-            _close_connections(app)  # a database with connections cannot be copied
-            with bench_database(template=large_url) as small_url, ExitStack() as servers:
-                timed(
-                    f"seed accounts up to {LARGE_ACCOUNTS:,}",
-                    seed_accounts,
-                    app,
-                    seed,
-                    SMALL_ACCOUNTS,
-                    LARGE_ACCOUNTS,
-                )
+    with seeded_database(workdir) as bench:
+        app, seed = bench.app, bench.seed
+        timed(f"seed {SMALL_ACCOUNTS:,} accounts", seed_accounts, app, seed, 0, SMALL_ACCOUNTS)
+        close_connections(app)  # a database with connections cannot be copied
+        with bench_database(template=bench.url) as small_url, ExitStack() as servers:
+            timed(
+                f"seed accounts up to {LARGE_ACCOUNTS:,}",
+                seed_accounts,
+                app,
+                seed,
+                SMALL_ACCOUNTS,
+                LARGE_ACCOUNTS,
+            )
 
-                def serve(url: str, log_name: str) -> Server:
-                    """gunicorn on this database, stopped with the others on the way out."""
-                    environment = server_environment(url, keys, instance)
-                    return servers.enter_context(gunicorn(environment, options, workdir / log_name))
+            def serve(url: str, log_name: str) -> Server:
+                """gunicorn on this database, stopped with the others on the way out."""
+                environment = server_environment(url, bench.keys, bench.instance)
+                return servers.enter_context(gunicorn(environment, options, workdir / log_name))
 
-                large = serve(large_url, "gunicorn.log")
-                small = serve(small_url, "gunicorn-1k.log")
-                # Status first: right after the load, before the other scenarios heat caches.
-                status = status_rows(app, large, small, workdir)
-                return page_rows(large, workdir) + status
-        finally:
-            _close_connections(app)  # before the databases are dropped
-
-
-def _close_connections(app: Flask) -> None:
-    with app.app_context():
-        db.engine.dispose()
+            large = serve(bench.url, "gunicorn.log")
+            small = serve(small_url, "gunicorn-1k.log")
+            # Status first: right after the load, before the other scenarios heat caches.
+            status = status_rows(app, large, small, workdir)
+            return page_rows(large, workdir) + status
 
 
 def document(rows: list[report.Row], options: ServerOptions) -> str:
@@ -149,10 +121,7 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
     lines = [
         "# Registration benchmark",
         "",
-        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} CPU cores; "
-        f"{options.describe()}; PostgreSQL on the same machine; {CONNECTIONS} clients, "
-        f"{SECONDS} s per scenario in {ROUNDS} rounds after {WARMUP_SECONDS} s warm-up; "
-        f"{INSTITUTION_COUNT + 1:,} institutions, {LARGE_ACCOUNTS:,} accounts.",
+        setup_line(options, f"{INSTITUTION_COUNT + 1:,} institutions, {LARGE_ACCOUNTS:,} accounts"),
         "",
         "Clients: wrk in a closed loop (each sends as soon as its answer came), except the "
         "lines of people typing (bench/typists.py): each person starts at a random moment and "

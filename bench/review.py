@@ -19,7 +19,6 @@ import os
 import random
 import re
 import sys
-from datetime import datetime
 from http.client import HTTPResponse
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -30,17 +29,14 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench import card_check, pdf_forms, report, scenarios
-from bench.database import Secrets, bench_database, migrated_app
-from bench.harness import run_benchmark
-from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Request
+from bench.harness import run_benchmark, seeded_database, setup_line, timed
+from bench.load import CONNECTIONS, Request
 from bench.measure import log, measure
-from bench.registration import timed
 from bench.seed import (
     INSTITUTION_COUNT,
     SHARED_PASSWORD,
     SeedContext,
     national_id_for,
-    seed_institutions,
     seed_manager_applications,
 )
 from bench.server import Server, ServerOptions, gunicorn, server_environment
@@ -277,29 +273,20 @@ def queue_rows(server: Server, cookie: str, codes: list[str], workdir: Path) -> 
 
 def run(workdir: Path, options: ServerOptions) -> list[report.Row]:
     """Database, seed, in-process timings, server, measurements; all torn down on the way out."""
-    keys = Secrets.generate()
-    instance = workdir / "instance"
-    # Read by create_app: a private instance folder, whatever the developer's holds.
-    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
-    with bench_database() as url:
-        app = timed("migrate", migrated_app, url, keys)
-        try:
-            context = timed(f"seed {INSTITUTION_COUNT + 1:,} institutions", seed_institutions, app)
-            rows = in_process_rows(app, context, workdir)
-            # Account indices after the card applicants' (seed.py: index i has id i + 1).
-            with app.app_context():
-                start = db.session.scalar(sa.select(sa.func.max(Application.id)))
-            codes = timed(
-                f"seed {PAPER_APPLICATIONS:,} paper applications", seed_queue, app, context, start
-            )
-            secret = create_help_desk(app, start + PAPER_APPLICATIONS)
-            environment = server_environment(url, keys, instance)
-            with gunicorn(environment, options, workdir / "gunicorn.log") as server:
-                cookie = sign_in_help_desk(server, secret)
-                return rows + queue_rows(server, cookie, codes, workdir)
-        finally:
-            with app.app_context():
-                db.engine.dispose()  # before the database is dropped
+    with seeded_database(workdir) as bench:
+        app, context = bench.app, bench.seed
+        rows = in_process_rows(app, context, workdir)
+        # Account indices after the card applicants' (seed.py: index i has id i + 1).
+        with app.app_context():
+            start = db.session.scalar(sa.select(sa.func.max(Application.id)))
+        codes = timed(
+            f"seed {PAPER_APPLICATIONS:,} paper applications", seed_queue, app, context, start
+        )
+        secret = create_help_desk(app, start + PAPER_APPLICATIONS)
+        environment = server_environment(bench.url, bench.keys, bench.instance)
+        with gunicorn(environment, options, workdir / "gunicorn.log") as server:
+            cookie = sign_in_help_desk(server, secret)
+            return rows + queue_rows(server, cookie, codes, workdir)
 
 
 def document(rows: list[report.Row], options: ServerOptions) -> str:
@@ -307,11 +294,11 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
     lines = [
         "# Manager verification benchmark",
         "",
-        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} CPU cores; "
-        f"{options.describe()}; PostgreSQL on the same machine; wrk, {CONNECTIONS} "
-        f"connections, {SECONDS} s per scenario in {ROUNDS} rounds after {WARMUP_SECONDS} s "
-        f"warm-up; {INSTITUTION_COUNT + 1:,} institutions, {PAPER_APPLICATIONS:,} manager "
-        "applications awaiting paper review (each with a scan), signed in as the help desk.",
+        setup_line(
+            options,
+            f"{INSTITUTION_COUNT + 1:,} institutions, {PAPER_APPLICATIONS:,} manager applications "
+            "awaiting paper review (each with a scan), signed in as the help desk",
+        ),
         "",
         "In-process lines (card check, PDF): one thread, no HTTP; req/s is calls per second, "
         "p50 is the median call, CPU ms/req is this process's + its PostgreSQL backend's CPU "

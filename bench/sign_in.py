@@ -20,7 +20,6 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
@@ -28,20 +27,16 @@ from flask import Flask
 
 from bench import report, scenarios
 from bench.cpu import CpuUse, machine_cpu_seconds
-from bench.database import Secrets, bench_database, migrated_app
-from bench.harness import run_benchmark
-from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Measurement
+from bench.harness import run_benchmark, seeded_database, setup_line, timed
+from bench.load import SECONDS, Measurement
 from bench.measure import combine, log, measure
-from bench.registration import timed
 from bench.seed import (
     INSTITUTION_COUNT,
     SHARED_PASSWORD,
     active_general_usernames,
     seed_accounts,
-    seed_institutions,
 )
 from bench.server import Server, ServerOptions, gunicorn, server_environment
-from portal.extensions import db
 from portal.security.passwords import needs_rehash, verify_password
 
 ACCOUNTS = int(os.environ.get("BENCH_SIGN_IN_ACCOUNTS", "2000"))
@@ -166,26 +161,16 @@ def account_rows(server: Server, username: str, workdir: Path) -> list[report.Ro
 
 def run(workdir: Path, options: ServerOptions) -> list[report.Row]:
     """Database, seed, server, measurements; everything torn down on the way out."""
-    keys = Secrets.generate()
-    instance = workdir / "instance"
-    # Read by create_app: a private instance folder, whatever the developer's holds.
-    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
-    with bench_database() as url:
-        app = timed("migrate", migrated_app, url, keys)
-        try:
-            seed = timed(f"seed {INSTITUTION_COUNT + 1:,} institutions", seed_institutions, app)
-            timed(f"seed {ACCOUNTS:,} accounts", seed_accounts, app, seed, 0, ACCOUNTS)
-            check_hash(app, seed.password_hash)
-            usernames = active_general_usernames(app, SIGN_IN_USERS)
-            log(f"{len(usernames):,} active general users sign in")
-            environment = server_environment(url, keys, instance)
-            with gunicorn(environment, options, workdir / "gunicorn.log") as server:
-                hashed = seed.password_hash
-                rows = sign_in_rows(server, app, hashed, usernames, options, workdir)
-                return rows + account_rows(server, usernames[0], workdir)
-        finally:
-            with app.app_context():
-                db.engine.dispose()  # before the database is dropped
+    with seeded_database(workdir) as bench:
+        app, seed = bench.app, bench.seed
+        timed(f"seed {ACCOUNTS:,} accounts", seed_accounts, app, seed, 0, ACCOUNTS)
+        check_hash(app, seed.password_hash)
+        usernames = active_general_usernames(app, SIGN_IN_USERS)
+        log(f"{len(usernames):,} active general users sign in")
+        environment = server_environment(bench.url, bench.keys, bench.instance)
+        with gunicorn(environment, options, workdir / "gunicorn.log") as server:
+            rows = sign_in_rows(server, app, seed.password_hash, usernames, options, workdir)
+            return rows + account_rows(server, usernames[0], workdir)
 
 
 def document(rows: list[report.Row], options: ServerOptions) -> str:
@@ -193,10 +178,7 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
     lines = [
         "# Sign-in benchmark",
         "",
-        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; {os.cpu_count()} CPU cores; "
-        f"{options.describe()}; PostgreSQL on the same machine; wrk, {CONNECTIONS} "
-        f"connections, {SECONDS} s per scenario in {ROUNDS} rounds after {WARMUP_SECONDS} s "
-        f"warm-up; {INSTITUTION_COUNT + 1:,} institutions, {ACCOUNTS:,} accounts.",
+        setup_line(options, f"{INSTITUTION_COUNT + 1:,} institutions, {ACCOUNTS:,} accounts"),
         "",
         "Raw argon2id: the portal's `verify_password` on the seed's hash in as many processes "
         "as gunicorn has workers, the server idle, half the time before the sign-ins and half "
