@@ -194,17 +194,7 @@ def paper_application(name, uploaded_at, institution=None):
     application = factories.application(
         manager, state=ApplicationState.AWAITING_PAPER_REVIEW, step_started_at=uploaded_at
     )
-    db.session.add(
-        PaperScan(
-            application_id=application.id,
-            stored_name=f"{application.id}.png",
-            original_name="scan.png",
-            content_type="image/png",
-            size=72,
-            sha256="0" * 64,
-        )
-    )
-    db.session.flush()
+    factories.paper_scan(application)
     return application
 
 

@@ -176,22 +176,11 @@ def objects_by_id(world) -> list[tuple[str, str, set[str]]]:
 
 def paper_application() -> tuple[int, int]:
     """A manager application waiting for the help desk with its scan: both ids."""
-    from portal.extensions import db
     from portal.registration.models import ApplicationState
-    from portal.verification.models import PaperScan
 
     manager = factories.account(role=Role.MANAGER, institution=factories.institution())
     application = factories.application(manager, state=ApplicationState.AWAITING_PAPER_REVIEW)
-    scan = PaperScan(
-        application_id=application.id,
-        stored_name=f"{application.id}.png",
-        original_name="scan.png",
-        content_type="image/png",
-        size=72,
-        sha256="0" * 64,
-    )
-    db.session.add(scan)
-    db.session.flush()
+    scan = factories.paper_scan(application)
     return application.id, scan.id
 
 
