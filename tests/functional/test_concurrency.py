@@ -1,14 +1,25 @@
-"""Two applicants racing for the same account name end in one consistent state."""
+"""Races end in one consistent state: two applicants for one account name, a double click,
+two tabs answering the card check at once."""
 
+import base64
+import secrets
 import threading
+from datetime import timedelta
+from types import SimpleNamespace
 
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, AccountState, Role
+from portal.audit.models import AuditEvent
+from portal.db_types import utcnow
 from portal.extensions import db
-from portal.registration.models import Application
+from portal.registration.models import Application, ApplicationState
+from portal.verification.models import CardChallenge
 from tests import factories
+from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
 from tests.functional.helpers import text_of
+from tests.functional.test_card_verification import answer, open_card_page, sign
 from tests.functional.test_registration import valid_form
 
 
@@ -72,3 +83,59 @@ def test_a_double_click_makes_one_application_and_one_mail(live_app, smtp_sink):
         applications = db.session.scalar(select(func.count()).select_from(Application))
     assert applications == 1
     assert len(smtp_sink.messages) == 1
+
+
+def test_two_tabs_answering_the_card_check_at_once_open_the_account_once(
+    live_app, smtp_sink, tmp_path
+):
+    root = make_authority("測試醫事憑證根憑證")
+    (tmp_path / "root.pem").write_bytes(root.certificate.public_bytes(serialization.Encoding.PEM))
+    live_app.config["CARD_TRUST_ANCHORS_DIR"] = str(tmp_path)
+    with live_app.app_context():
+        clinic = factories.institution(code=INSTITUTION_CODE)
+        manager = factories.account(institution=clinic, role=Role.MANAGER, national_id="B123456780")
+        application = factories.application(manager)
+        db.session.commit()
+        applied = SimpleNamespace(id=application.id, application_no=application.application_no)
+    clients = [live_app.test_client() for _ in range(2)]
+    pages = [open_card_page(client, applied) for client in clients]
+    # The second page was handed the first one's unused challenge; give it one of its own,
+    # as a page opened earlier would have, so the two answers race for the application.
+    with live_app.app_context():
+        nonce = base64.b64encode(secrets.token_bytes(32)).decode()
+        second = CardChallenge(
+            application_id=applied.id, nonce=nonce, expires_at=utcnow() + timedelta(minutes=5)
+        )
+        db.session.add(second)
+        db.session.commit()
+        pages[1] = (pages[1][0], nonce, str(second.id))
+    card = issue_card(root)
+    barrier = threading.Barrier(2)
+    responses = [None, None]
+
+    def submit(index: int) -> None:
+        html, challenge, challenge_id = pages[index]
+        signature = sign(card, challenge)
+        barrier.wait()
+        responses[index] = answer(clients[index], html, challenge_id, card, signature)
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(response.status_code for response in responses) == [303, 422]
+    loser = next(r for r in responses if r.status_code == 422)
+    assert "不需要機構卡驗證" in text_of(loser.get_data(as_text=True), "verification-error")
+    with live_app.app_context():
+        decided = db.session.get(Application, applied.id)
+        assert decided.state is ApplicationState.APPROVED and decided.verified_by == "card"
+        assert decided.account.state is AccountState.ACTIVE
+        actions = db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.subject_id == decided.application_no)
+            .where(AuditEvent.action.like("verification.card_%"))
+        ).all()
+    assert sorted(actions) == ["verification.card_failed", "verification.card_succeeded"]
+    assert len(smtp_sink.wait_for(1)) == 1
