@@ -31,6 +31,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_pyfile("portal.cfg", silent=True)
     app.config.update(overrides or {})
     _ensure_secrets(app, config_name)
+    if config_name == "production":
+        _refuse_per_process_rate_limits(app)
     if app.config["TRUSTED_PROXIES"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1)
 
@@ -65,6 +67,20 @@ def _ensure_secrets(app: Flask, config_name: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)
+
+
+def _refuse_per_process_rate_limits(app: Flask) -> None:
+    """Production must keep its rate limits where every worker counts the same tries.
+
+    With `memory://`, each gunicorn worker counts on its own: four workers let a password
+    guesser or a status-lookup scraper try four times as often as the limits say.
+    """
+    storage = app.config["RATELIMIT_STORAGE_URI"]
+    if app.config["RATELIMIT_ENABLED"] and storage.startswith("memory://"):
+        raise RuntimeError(
+            "set RATELIMIT_STORAGE_URI to a store all workers share, such as "
+            "redis://127.0.0.1:6379/0 (or RATELIMIT_ENABLED=false to run without limits)"
+        )
 
 
 def _select_locale() -> str:
