@@ -76,6 +76,8 @@ class Config:
     RATELIMIT_REGISTER = env_str("RATELIMIT_REGISTER", "10 per hour")
     RATELIMIT_PASSWORD_METER = env_str("RATELIMIT_PASSWORD_METER", "300 per minute")
     RATELIMIT_INSTITUTION_SEARCH = env_str("RATELIMIT_INSTITUTION_SEARCH", "300 per minute")
+    # Asked each time the institution is chosen; it says whether the institution has a manager.
+    RATELIMIT_ROLE_CHECK = env_str("RATELIMIT_ROLE_CHECK", "60 per minute")
     RATELIMIT_STATUS_LOOKUP = env_str("RATELIMIT_STATUS_LOOKUP", "10 per minute;50 per day")
 
     # Mail: "smtp" sends through MAIL_SERVER; "console" writes messages to the log.

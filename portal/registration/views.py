@@ -191,6 +191,7 @@ def password_strength():
 
 
 @bp.post("/register/role-check")
+@_limit("RATELIMIT_ROLE_CHECK")
 def role_check():
     """The role choice, with the reason why 一般使用者 cannot be chosen, if it cannot."""
     context = _register_context(_registration_form())

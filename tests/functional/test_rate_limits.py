@@ -1,4 +1,5 @@
-"""Rate limits on registration, the meter, the institution search and the status lookup."""
+"""Rate limits on registration, the meter, the institution search, the role check and the
+status lookup."""
 
 import subprocess
 import sys
@@ -19,6 +20,7 @@ def tight_limits(app):
         RATELIMIT_REGISTER="2 per minute",
         RATELIMIT_PASSWORD_METER="2 per minute",
         RATELIMIT_INSTITUTION_SEARCH="2 per minute",
+        RATELIMIT_ROLE_CHECK="2 per minute",
     )
     yield
     app.config.update(saved)
@@ -46,6 +48,15 @@ def test_meter_is_limited(client, tight_limits):
 
 def test_institution_search_is_limited(client, tight_limits):
     codes = [client.get("/institutions/search?q=診所", headers=HX).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_role_check_is_limited(client, tight_limits):
+    headers = {**HX, "X-CSRFToken": csrf_token(client.get("/register").get_data(as_text=True))}
+    codes = [
+        client.post("/register/role-check", data={"role": "general"}, headers=headers).status_code
+        for _ in range(3)
+    ]
     assert codes == [200, 200, 429]
 
 
