@@ -1,6 +1,8 @@
 """Helpers for functional tests: reading pages the way a person would."""
 
 import re
+import threading
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 
@@ -11,6 +13,23 @@ def csrf_token(html: str) -> str:
     )
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def at_once(*calls: Callable[[], object], timeout: float = 60) -> list:
+    """Start the calls at the same moment, each in its own thread; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
 
 
 def hidden_value(html: str, name: str) -> str:

@@ -3,8 +3,8 @@ two tabs answering the card check at once."""
 
 import base64
 import secrets
-import threading
 from datetime import timedelta
+from functools import partial
 from types import SimpleNamespace
 
 from cryptography.hazmat.primitives import serialization
@@ -18,7 +18,7 @@ from portal.registration.models import Application, ApplicationState
 from portal.verification.models import CardChallenge
 from tests import factories
 from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
-from tests.functional.helpers import text_of
+from tests.functional.helpers import at_once, text_of
 from tests.functional.test_card_verification import answer, open_card_page, sign
 from tests.functional.test_registration import valid_form
 
@@ -33,18 +33,8 @@ def test_same_username_twice_at_once_makes_one_account(live_app):
         valid_form(client, institution_code=code, username="race.user", email=f"r{i}@example.org")
         for i, client in enumerate(clients)
     ]
-    barrier = threading.Barrier(2)
-    responses = [None, None]
-
-    def submit(index: int) -> None:
-        barrier.wait()
-        responses[index] = clients[index].post("/register", data=forms[index])
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    posts = [partial(c.post, "/register", data=f) for c, f in zip(clients, forms, strict=True)]
+    responses = at_once(*posts)
 
     codes = sorted(response.status_code for response in responses)
     assert codes == [303, 409]
@@ -65,18 +55,7 @@ def test_a_double_click_makes_one_application_and_one_mail(live_app, smtp_sink):
     clients = [live_app.test_client() for _ in range(2)]
     form = valid_form(clients[0], institution_code=code, username="double.click")
     clients[1].set_cookie("portal_session", clients[0].get_cookie("portal_session").value)
-    barrier = threading.Barrier(2)
-    responses = [None, None]
-
-    def submit(index: int) -> None:
-        barrier.wait()
-        responses[index] = clients[index].post("/register", data=form)
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = at_once(*(partial(client.post, "/register", data=form) for client in clients))
 
     assert [response.status_code for response in responses] == [303, 303]
     with live_app.app_context():
@@ -110,20 +89,11 @@ def test_two_tabs_answering_the_card_check_at_once_open_the_account_once(
         db.session.commit()
         pages[1] = (pages[1][0], nonce, str(second.id))
     card = issue_card(root)
-    barrier = threading.Barrier(2)
-    responses = [None, None]
-
-    def submit(index: int) -> None:
-        html, challenge, challenge_id = pages[index]
-        signature = sign(card, challenge)
-        barrier.wait()
-        responses[index] = answer(clients[index], html, challenge_id, card, signature)
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    answers = [
+        partial(answer, client, html, challenge_id, card, sign(card, challenge))
+        for client, (html, challenge, challenge_id) in zip(clients, pages, strict=True)
+    ]
+    responses = at_once(*answers)
 
     assert sorted(response.status_code for response in responses) == [303, 422]
     loser = next(r for r in responses if r.status_code == 422)

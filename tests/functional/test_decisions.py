@@ -1,7 +1,5 @@
 """Managers decide on general users; subsystem administrators on access. One decision wins."""
 
-import threading
-
 from sqlalchemy import func, select
 
 from portal.accounts.models import Account, AccountState
@@ -11,7 +9,7 @@ from portal.registration.models import Application, ApplicationState
 from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
 from tests import factories
 from tests.functional.auth_helpers import login, post_form
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import at_once, csrf_token, text_of
 
 
 def decide(client, application_id, decision, reason=""):
@@ -99,23 +97,6 @@ def test_subsystem_admin_approves_then_revokes(client, db_session):
     assert item.state is RequestState.REVOKED
 
 
-def _race(live_app, *posts):
-    """Run the given callables at the same moment in threads; their results."""
-    barrier = threading.Barrier(len(posts))
-    results = [None] * len(posts)
-
-    def run(index, post):
-        barrier.wait()
-        results[index] = post()
-
-    threads = [threading.Thread(target=run, args=(i, p)) for i, p in enumerate(posts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_two_managers_deciding_at_once_make_one_decision(live_app):
     with live_app.app_context():
         clinic = factories.institution()
@@ -126,8 +107,7 @@ def test_two_managers_deciding_at_once_make_one_decision(live_app):
     clients = [live_app.test_client(), live_app.test_client()]
     for client, username in zip(clients, ids[:2], strict=True):
         login(client, username)
-    _race(
-        live_app,
+    at_once(
         prepared_decision(clients[0], ids[2], "approve"),
         prepared_decision(clients[1], ids[2], "refuse", "重複申請"),
     )
@@ -160,7 +140,7 @@ def test_manager_deactivated_while_approving_ends_consistent(live_app):
             account.state = AccountState.DEACTIVATED
             db.session.commit()
 
-    _race(live_app, prepared_decision(client, application_id, "approve"), deactivate_manager)
+    at_once(prepared_decision(client, application_id, "approve"), deactivate_manager)
     with live_app.app_context():
         state = db.session.get(Application, application_id).state
         approved_by = db.session.scalar(

@@ -3,8 +3,8 @@
 import io
 import re
 import subprocess
-import threading
 from datetime import UTC, datetime
+from functools import partial
 from html import unescape
 
 import pyotp
@@ -19,7 +19,7 @@ from portal.security.encryption import decrypt_text
 from portal.verification.models import PaperScan
 from tests import factories
 from tests.functional.auth_helpers import login, login_staff, post_form
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import at_once, csrf_token, text_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF_HEAD = b"%PDF-1.4\n"
@@ -349,18 +349,8 @@ def test_two_reviewers_at_once_make_one_decision(live_app, tmp_path):
     for client, decision in zip(clients, ("approve", "refuse"), strict=True):
         token = csrf_token(client.get(f"/review/{application_id}").get_data(as_text=True))
         data = {"csrf_token": token, "decision": decision, "reason": "重複"}
-        posts.append(lambda c=client, d=data: c.post(f"/review/{application_id}/decision", data=d))
-    barrier, results = threading.Barrier(2), [None, None]
-
-    def run(index):
-        barrier.wait()
-        results[index] = posts[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        posts.append(partial(client.post, f"/review/{application_id}/decision", data=data))
+    results = at_once(*posts)
     assert all(response.status_code == 303 for response in results)
     loser = [r for r in results if "/review/" in r.headers["Location"]]
     assert len(loser) == 1

@@ -1,7 +1,6 @@
 """Staff accounts: the command line, the second factor, management in the browser, audit."""
 
 import re
-import threading
 from datetime import timedelta
 
 import pyotp
@@ -14,7 +13,7 @@ from portal.localtime import local_now
 from portal.security.encryption import decrypt_text
 from tests import factories
 from tests.functional.auth_helpers import login, login_staff, post_form
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import at_once, csrf_token, text_of
 
 
 def test_create_staff_from_the_command_line_and_enrol_the_second_factor(live_app):
@@ -249,25 +248,12 @@ def test_fifty_concurrent_wrong_passwords_count_fifty_failures(live_app):
         person_id = person.id
     clients = [live_app.test_client() for _ in range(50)]
     tokens = [csrf_token(c.get("/login").get_data(as_text=True)) for c in clients]
-    barrier = threading.Barrier(50)
-    codes = [None] * 50
 
-    def attempt(index):
-        barrier.wait()
-        codes[index] = (
-            clients[index]
-            .post(
-                "/login",
-                data={"csrf_token": tokens[index], "username": "many.tries", "password": "Wrong*1"},
-            )
-            .status_code
-        )
+    def attempt(client, token):
+        data = {"csrf_token": token, "username": "many.tries", "password": "Wrong*1"}
+        return lambda: client.post("/login", data=data).status_code
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    codes = at_once(*map(attempt, clients, tokens), timeout=120)
     assert codes == [401] * 50
     with live_app.app_context():
         account = db.session.get(Account, person_id)
