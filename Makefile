@@ -36,6 +36,7 @@ test-postgresql:
 
 lint: venv
 	$(VENV)/bin/ruff check portal card_helper tests bench
+	$(VENV)/bin/ruff format --check portal card_helper tests bench
 
 bench: system-deps venv translations services ## load scenarios; prints their figures
 	$(PY) -m bench.registration

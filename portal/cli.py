@@ -92,7 +92,9 @@ def create_staff(username, name, email, national_id, role, subsystems, password)
     if not is_valid_national_id(national_id):
         raise click.BadParameter("身分證字號或居留證號格式不正確", param_hint="--national-id")
     failure = assess_password(
-        password, PasswordPolicy.from_config(current_app.config), username=username,
+        password,
+        PasswordPolicy.from_config(current_app.config),
+        username=username,
         national_id=national_id,
     ).first_failure
     if failure is not None:

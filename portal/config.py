@@ -34,7 +34,7 @@ def sqlalchemy_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given in the usual `postgresql://` form."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -50,9 +50,7 @@ def decide_application(
     application_in_scope(manager, application_id)
     # Lock the manager first, then the application: a deactivation of this manager or a
     # second decision on this application waits, and sees the outcome.
-    locked_manager = db.session.scalar(
-        for_update(select(Account).where(Account.id == manager.id))
-    )
+    locked_manager = db.session.scalar(for_update(select(Account).where(Account.id == manager.id)))
     application = db.session.scalar(
         for_update(select(Application).where(Application.id == application_id))
     )

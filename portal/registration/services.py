@@ -93,14 +93,11 @@ def accepts_general_users(institution: Institution) -> bool:
         Account.role == Role.MANAGER,
         Account.state == AccountState.ACTIVE,
     )
-    manager_application = (
-        exists()
-        .where(
-            Application.institution_id == institution.id,
-            Application.state.in_(OPEN_STATES),
-            Application.account_id == Account.id,
-            Account.role == Role.MANAGER,
-        )
+    manager_application = exists().where(
+        Application.institution_id == institution.id,
+        Application.state.in_(OPEN_STATES),
+        Application.account_id == Account.id,
+        Account.role == Role.MANAGER,
     )
     return bool(db.session.scalar(select(active_manager | manager_application)))
 

@@ -172,4 +172,3 @@ def paper_upload():
     except scans.UploadRejected as rejection:
         return _render_paper_page(application, str(rejection.message), 422)
     return redirect(url_for("verification.paper"), 303)
-

@@ -60,6 +60,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });
 """
 
+
 @dataclass
 class PageProblems:
     """What went wrong in the page: console errors, uncaught exceptions, CSP violations."""
@@ -90,7 +91,8 @@ class PageProblems:
     def unexpected(self) -> list[str]:
         """Every problem not allowed by `expect_console_error`."""
         console = [
-            message for message in self.console_errors
+            message
+            for message in self.console_errors
             if not any(pattern.search(message) for pattern in self.expected)
         ]
         return [

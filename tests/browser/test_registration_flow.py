@@ -26,8 +26,9 @@ def seed_institution(live_app, **values) -> tuple[str, str]:
     return code, name
 
 
-def test_manager_applies_through_the_form(live_server, live_app, page: Page, page_problems,
-                                          smtp_sink, artifacts):
+def test_manager_applies_through_the_form(
+    live_server, live_app, page: Page, page_problems, smtp_sink, artifacts
+):
     code, name = seed_institution(live_app, name=INSTITUTION_NAME)
     page.goto(f"{live_server}/register")
     expect(page.get_by_role("heading", name="帳號申請")).to_be_visible()

@@ -30,8 +30,13 @@ def test_registration_page_in_english(client):
     assert "Submit application" in main
     assert "Fields marked * are required." in main
     # ... and the form's labels and choices (`lazy_gettext` in Python).
-    for text in ("Institution code", "Unit manager", "General user",
-                 "National ID / Resident certificate no.", "Confirm password"):
+    for text in (
+        "Institution code",
+        "Unit manager",
+        "General user",
+        "National ID / Resident certificate no.",
+        "Confirm password",
+    ):
         assert text in main, text
     assert "帳號申請" not in main and "醫事機構代碼" not in main
     assert "<title>Account application · Preventive Care Services Portal</title>" in html

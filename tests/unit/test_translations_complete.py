@@ -53,8 +53,10 @@ def test_every_message_has_an_english_translation():
     problems = []
     for msgid, where in sorted(extracted_messages().items(), key=lambda item: item[1]):
         entry = catalog.get(msgid)
-        strings = () if entry is None else (
-            entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        strings = (
+            ()
+            if entry is None
+            else (entry.string if isinstance(entry.string, tuple) else (entry.string,))
         )
         if entry is None:
             problems.append(f"missing     {where}  {msgid!r}")
