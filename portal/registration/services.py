@@ -12,6 +12,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, Role, username_key
 from portal.accounts.services import username_taken
@@ -151,9 +152,11 @@ def application_by_token(token: str) -> Application | None:
 
 
 def application_by_number(application_no: str) -> Application | None:
-    """The application with this number, if any."""
+    """The application with this number, if any, with its account (every caller reads it)."""
     return db.session.scalar(
-        select(Application).where(Application.application_no == application_no.strip())
+        select(Application)
+        .where(Application.application_no == application_no.strip())
+        .options(joinedload(Application.account))
     )
 
 
