@@ -33,47 +33,6 @@ from portal.verification.models import CardChallenge
 
 CHALLENGE_BYTES = 32
 
-# The card check's statements, on the tables rather than the mapped classes, and built once
-# with bind parameters: building them on each call was a tenth of the check (see
-# verify_with_card).
-_applications, _accounts = Application.__table__, Account.__table__
-_institutions, _challenges = Institution.__table__, CardChallenge.__table__
-_LOCK_APPLICATION = (
-    select(
-        _applications.c.application_no,
-        _applications.c.state,
-        _applications.c.account_id,
-        _applications.c.institution_id,
-        _accounts.c.role,
-        _institutions.c.code.label("institution_code"),
-    )
-    .join(_accounts, _accounts.c.id == _applications.c.account_id)
-    .join(_institutions, _institutions.c.id == _applications.c.institution_id)
-    .where(_applications.c.id == bindparam("application"))
-    .with_for_update(of=_applications)
-)
-_CLAIM_CHALLENGE = (
-    update(_challenges)
-    .where(
-        _challenges.c.id == bindparam("challenge"),
-        _challenges.c.application_id == bindparam("application"),
-        _challenges.c.used_at.is_(None),
-        _challenges.c.expires_at > bindparam("now"),
-    )
-    .values(used_at=bindparam("now"))
-    .returning(_challenges.c.nonce)
-)
-_APPROVE_APPLICATION = (
-    update(_applications)
-    .where(_applications.c.id == bindparam("application"))
-    .values(state=ApplicationState.APPROVED, decided_at=bindparam("now"), verified_by="card")
-)
-_OPEN_ACCOUNT = (
-    update(_accounts)
-    .where(_accounts.c.id == bindparam("account"))
-    .values(state=AccountState.ACTIVE, activated_at=bindparam("now"))
-)
-
 
 class VerificationRefused(Exception):
     """The card answer was not accepted; `code` is stable, `message` is for the clerk."""
@@ -181,6 +140,48 @@ def verify_with_card(
     )
     db.session.commit()
     return verified
+
+
+# The card check's statements, on the tables rather than the mapped classes, and built once
+# with bind parameters: building them on each call was a tenth of the check (see
+# verify_with_card).
+_applications, _accounts = Application.__table__, Account.__table__
+_institutions, _challenges = Institution.__table__, CardChallenge.__table__
+_LOCK_APPLICATION = (
+    select(
+        _applications.c.application_no,
+        _applications.c.state,
+        _applications.c.account_id,
+        _applications.c.institution_id,
+        _accounts.c.role,
+        _institutions.c.code.label("institution_code"),
+    )
+    .join(_accounts, _accounts.c.id == _applications.c.account_id)
+    .join(_institutions, _institutions.c.id == _applications.c.institution_id)
+    .where(_applications.c.id == bindparam("application"))
+    .with_for_update(of=_applications)
+)
+_CLAIM_CHALLENGE = (
+    update(_challenges)
+    .where(
+        _challenges.c.id == bindparam("challenge"),
+        _challenges.c.application_id == bindparam("application"),
+        _challenges.c.used_at.is_(None),
+        _challenges.c.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(_challenges.c.nonce)
+)
+_APPROVE_APPLICATION = (
+    update(_applications)
+    .where(_applications.c.id == bindparam("application"))
+    .values(state=ApplicationState.APPROVED, decided_at=bindparam("now"), verified_by="card")
+)
+_OPEN_ACCOUNT = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("account"))
+    .values(state=AccountState.ACTIVE, activated_at=bindparam("now"))
+)
 
 
 def _lock_application(application_id: int) -> Row:
