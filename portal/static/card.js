@@ -5,9 +5,6 @@
 (function () {
   "use strict";
 
-  var PIN_MIN = 4;
-  var PIN_MAX = 16;
-
   function message(code, fallback) {
     var item = document.querySelector('#card-messages [data-code="' + code + '"]');
     if (item) return item.textContent;
@@ -60,7 +57,8 @@
       var pinError = document.getElementById("pin-error");
       var pin = pinInput.value;
       pinError.textContent = "";
-      if (pin.length < PIN_MIN || pin.length > PIN_MAX) {
+      // The lengths the helper accepts, from the page (data-pin-min, data-pin-max).
+      if (pin.length < Number(form.dataset.pinMin) || pin.length > Number(form.dataset.pinMax)) {
         pinError.textContent = message("invalid_pin");
         pinInput.focus();
         return;

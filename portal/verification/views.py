@@ -30,6 +30,9 @@ from portal.verification import notifications, scans, services
 bp = Blueprint("verification", __name__, template_folder="templates", url_prefix="/verification")
 
 SESSION_KEY = "verifying_application_no"
+# The PIN lengths card.js checks before anything is sent: those the card helper accepts
+# (card_helper.backends.base; the helper never imports the portal, nor the portal it).
+PIN_LENGTHS = range(4, 16 + 1)
 
 
 def allow_verification(application_no: str) -> None:
@@ -52,6 +55,7 @@ def _render_card_page(application: Application, refusal: str | None = None, stat
         challenge=challenge,
         refusal=refusal,
         helper_url=current_app.config["CARD_HELPER_URL"],
+        pin_lengths=PIN_LENGTHS,
     ), status
 
 

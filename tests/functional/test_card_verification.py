@@ -233,3 +233,11 @@ def test_reloading_the_page_shows_the_same_challenge_until_it_is_used_or_nearly_
         select(CardChallenge).where(CardChallenge.application_id == application.id)
     ).all()
     assert len(rows) == 3
+
+
+def test_the_page_checks_the_pin_lengths_the_helper_accepts(client, application):
+    from card_helper.backends.base import PIN_MAX_LENGTH, PIN_MIN_LENGTH
+
+    html, _challenge, _id = open_card_page(client, application)
+    assert f'data-pin-min="{PIN_MIN_LENGTH}" data-pin-max="{PIN_MAX_LENGTH}"' in html
+    assert f'maxlength="{PIN_MAX_LENGTH}"' in html
