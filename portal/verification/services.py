@@ -60,13 +60,17 @@ class IssuedChallenge:
     expires_at: datetime
 
 
-# The states in which a manager application still needs its card or paper.
-AWAITING_STATES = (ApplicationState.AWAITING_VERIFICATION, ApplicationState.REFUSED)
-
-
 def manager_application_awaiting(application: Application) -> bool:
     """Whether the application is a manager's that still needs verifying."""
-    return application.is_manager_application and application.state in AWAITING_STATES
+    return _awaits_verification(application.account.role, application.state)
+
+
+def _awaits_verification(role: Role | None, state: ApplicationState) -> bool:
+    """A manager's application with no card or paper accepted yet (a refused one may retry)."""
+    return role is Role.MANAGER and state in (
+        ApplicationState.AWAITING_VERIFICATION,
+        ApplicationState.REFUSED,
+    )
 
 
 # A challenge shown again must leave this long to type the PIN and let the card sign.
@@ -123,7 +127,7 @@ def verify_with_card(
     now = utcnow()
     locked = _lock_application(application.id)
     try:
-        if locked.role is not Role.MANAGER or locked.state not in AWAITING_STATES:
+        if not _awaits_verification(locked.role, locked.state):
             raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
         nonce = _use_challenge(application.id, challenge_id, now)
         verified = _check_card(locked.institution_code, nonce, certificate_der, signature, now)
