@@ -155,7 +155,7 @@ class Browser:
         self.keep_cookies(response)
         if response.status != status:
             raise RuntimeError(f"{method} {path} answered {response.status}, not {status}")
-        return response.body  # type: ignore[attr-defined]
+        return response.body
 
     def keep_cookies(self, response: HTTPResponse) -> bool:
         """Take the cookies the response sets; whether it set any."""
@@ -208,14 +208,14 @@ def queue_later_pages(server: Server, cookie: str) -> scenarios.Scenario:
     """
     headers = {**scenarios.HTMX, "Cookie": cookie}
     requests = []
-    body = server.get(f"/review?{urlencode(_filters())}", {"Cookie": cookie}).body  # type: ignore[attr-defined]
+    body = server.get(f"/review?{urlencode(_filters())}", {"Cookie": cookie}).body
     for _page in LATER_PAGES:
         match = MORE_LINK.search(body)
         if match is None:
             raise RuntimeError(f"the queue has no 載入更多 after {len(requests) + 1} pages")
         path = html.unescape(match.group(1))
         requests.append(Request("GET", path, headers))
-        body = server.get(path, headers).body  # type: ignore[attr-defined]
+        body = server.get(path, headers).body
     name = f"GET /review?after=…&page={LATER_PAGES[0]}…{LATER_PAGES[-1]} (HTMX fragment)"
     return scenarios.Scenario(name, requests, 'id="queue-more"')
 
@@ -239,7 +239,7 @@ def _filters(institution_code: str = "") -> dict[str, str]:
 def check_fragment(server: Server, scenario: scenarios.Scenario) -> None:
     """The HTMX requests get the rows alone, not the page: that is what is timed."""
     item = scenario.requests[0]
-    body = server.request(item.method, item.path, None, item.headers).body  # type: ignore[attr-defined]
+    body = server.request(item.method, item.path, None, item.headers).body
     if "<html" in body or "<tbody" not in body:
         raise RuntimeError(f"{item.path} with HX-Request did not answer the rows fragment")
 

@@ -70,7 +70,7 @@ def open_session(server: Server) -> BrowserSession:
     cookie = SimpleCookie()
     for header in response.headers.get_all("Set-Cookie") or []:
         cookie.load(header)
-    match = re.search(r"hx-headers='([^']*)'", response.body)  # type: ignore[attr-defined]
+    match = re.search(r"hx-headers='([^']*)'", response.body)
     if SESSION_COOKIE not in cookie or match is None:
         raise RuntimeError("GET /register gave no session cookie or no hx-headers token")
     token = json.loads(match.group(1))["X-CSRFToken"]
@@ -171,7 +171,7 @@ def open_login_session(server: Server) -> BrowserSession:
     """GET /login as a new visitor; the session cookie and the form's CSRF token."""
     response = server.get("/login")
     cookie = _cookies_of(response)
-    body: str = response.body  # type: ignore[attr-defined]
+    body: str = response.body
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body)
     if SESSION_COOKIE not in cookie or match is None:
         raise RuntimeError("GET /login gave no session cookie or no csrf_token field")
@@ -236,7 +236,7 @@ def check(server: Server, scenario: Scenario, sample: int = 5) -> int:
     """
     for item in scenario.requests[:sample]:
         response = server.request(item.method, item.path, item.body, item.headers)
-        body: str = response.body  # type: ignore[attr-defined]
+        body: str = response.body
         if response.status != scenario.status or scenario.expect not in body:
             raise RuntimeError(
                 f"{scenario.name}: {item.method} {item.path} answered {response.status} "

@@ -66,22 +66,30 @@ class Server:
     pid: int = 0  # gunicorn's master; its children are the workers
     database: str = ""  # the database it serves, to find its PostgreSQL backends
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> "Reply":
         """One request from Python, for set-up and sanity checks (not for measuring)."""
         return self.request("GET", path, headers=headers)
 
     def request(
         self, method: str, path: str, body: str | None = None, headers: dict | None = None
-    ) -> http.client.HTTPResponse:
-        """Send one request and read the whole response (available as `.body`)."""
+    ) -> "Reply":
+        """Send one request and read the whole response."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
-            response.body = response.read().decode()  # type: ignore[attr-defined]
-            return response
+            return Reply(response.status, response.headers, response.read().decode())
         finally:
             connection.close()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A response read whole: status, headers, and the body as text."""
+
+    status: int
+    headers: http.client.HTTPMessage
+    body: str
 
 
 def free_port() -> int:
