@@ -19,9 +19,9 @@ from bench.bulk import copy_rows
 from portal.accounts.models import Account, AccountState, Role
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.identity.identifiers import is_valid_national_id
 from portal.institutions.demo_data import DEMO_CLINIC, SURNAMES, generate_institutions
 from portal.institutions.models import Institution
-from portal.registration.identifiers import is_valid_national_id
 from portal.registration.models import Application, ApplicationState
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password

@@ -86,8 +86,8 @@ def create_staff(username, name, email, national_id, role, subsystems, password)
     from portal.admin.services import StaffDetails, StaffError
     from portal.admin.services import create_staff as create
     from portal.audit.services import Origin
-    from portal.registration.identifiers import is_valid_national_id
-    from portal.registration.password_policy import PasswordPolicy, assess_password
+    from portal.identity.identifiers import is_valid_national_id
+    from portal.identity.password_policy import PasswordPolicy, assess_password
 
     if not is_valid_national_id(national_id):
         raise click.BadParameter("身分證字號或居留證號格式不正確", param_hint="--national-id")

@@ -9,13 +9,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from portal.registration import identifiers
+from portal.identity import identifiers
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 def national_id_check(form: FlaskForm, field: StringField) -> None:
-    """WTForms validator: see portal.registration.identifiers."""
+    """WTForms validator: see portal.identity.identifiers."""
     if field.data and not identifiers.is_valid_national_id(field.data):
         raise ValidationError(
             _l("身分證字號或居留證號格式不正確，請確認英文字母與數字（例：A123456789）。")
@@ -23,13 +23,13 @@ def national_id_check(form: FlaskForm, field: StringField) -> None:
 
 
 def landline_check(form: FlaskForm, field: StringField) -> None:
-    """WTForms validator: see portal.registration.identifiers."""
+    """WTForms validator: see portal.identity.identifiers."""
     if field.data and not identifiers.is_valid_landline(field.data.strip()):
         raise ValidationError(_l("市話格式為 區碼-號碼#分機，例：02-12345678#123。"))
 
 
 def mobile_check(form: FlaskForm, field: StringField) -> None:
-    """WTForms validator: see portal.registration.identifiers."""
+    """WTForms validator: see portal.identity.identifiers."""
     if field.data and not identifiers.is_valid_mobile(field.data.strip()):
         raise ValidationError(_l("手機格式為 09xx-xxxxxx，例：0912-345678。"))
 

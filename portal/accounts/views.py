@@ -11,7 +11,7 @@ from portal.auth.forms import ChangePasswordForm
 from portal.auth.notifications import send_password_changed
 from portal.auth.passwords import WrongCurrentPassword, change_password
 from portal.auth.session import current_session_token
-from portal.registration.identifiers import mask_national_id, normalize_mobile
+from portal.identity.identifiers import mask_national_id, normalize_mobile
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
 from portal.security.national_ids import decrypt_national_id

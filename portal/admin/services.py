@@ -12,8 +12,8 @@ from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.identity.identifiers import normalize_national_id
 from portal.locking import for_update
-from portal.registration.identifiers import normalize_national_id
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
 from portal.subsystems.models import Subsystem

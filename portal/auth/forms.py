@@ -7,7 +7,7 @@ from wtforms import HiddenField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from portal.fields import email_field, existing_username_field
-from portal.registration.password_policy import PasswordAssessment, PasswordPolicy, assess_password
+from portal.identity.password_policy import PasswordAssessment, PasswordPolicy, assess_password
 
 
 class LoginForm(FlaskForm):

@@ -24,7 +24,7 @@ from portal.fields import (
     national_id_field,
     new_username_field,
 )
-from portal.registration.password_policy import PasswordPolicy, assess_password
+from portal.identity.password_policy import PasswordPolicy, assess_password
 
 
 class MultiCheckboxField(SelectMultipleField):

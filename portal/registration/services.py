@@ -18,9 +18,9 @@ from portal.accounts.models import Account, AccountState, Role, username_key
 from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
+from portal.identity.identifiers import normalize_national_id
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_now
-from portal.registration.identifiers import normalize_national_id
 from portal.registration.models import OPEN_STATES, Application, ApplicationState
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password

@@ -19,6 +19,8 @@ from wtforms import SelectChoice
 
 from portal.accounts.models import Role
 from portal.extensions import limiter
+from portal.identity.identifiers import mask_national_id, normalize_mobile
+from portal.identity.password_policy import PasswordPolicy, assess_password
 from portal.localtime import local_now
 from portal.registration import notifications
 from portal.registration.blank_form import blank_form_cache
@@ -27,8 +29,6 @@ from portal.registration.forms import (
     StatusLookupForm,
     applicant_password_assessment,
 )
-from portal.registration.identifiers import mask_national_id, normalize_mobile
-from portal.registration.password_policy import PasswordPolicy, assess_password
 from portal.registration.progress import progress_of
 from portal.registration.services import (
     ApplicantDetails,

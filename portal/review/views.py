@@ -6,8 +6,8 @@ from flask_login import current_user
 
 from portal.accounts.models import StaffRole
 from portal.authz import staff_required
+from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
-from portal.registration.identifiers import mask_national_id
 from portal.registration.models import ApplicationState
 from portal.registration.progress import STATE_LABELS
 from portal.rendering import page_or_fragment, request_origin

@@ -10,7 +10,7 @@ import hmac
 
 from flask import current_app
 
-from portal.registration.identifiers import mask_national_id, normalize_national_id
+from portal.identity.identifiers import mask_national_id, normalize_national_id
 from portal.security.encryption import decrypt_text, encrypt_text
 
 __all__ = ["decrypt_national_id", "encrypt_national_id", "mask_national_id", "national_id_digest"]

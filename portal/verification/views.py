@@ -18,9 +18,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form, split_phone
-from portal.registration.identifiers import mask_national_id
 from portal.registration.models import Application
 from portal.registration.services import application_by_number
 from portal.rendering import allows_large_body, request_origin

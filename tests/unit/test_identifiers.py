@@ -1,10 +1,10 @@
-"""Unit tests for portal.registration.identifiers."""
+"""Unit tests for portal.identity.identifiers."""
 
 from __future__ import annotations
 
 import pytest
 
-from portal.registration.identifiers import (
+from portal.identity.identifiers import (
     id_kind,
     is_valid_landline,
     is_valid_mobile,
