@@ -127,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.changes.views import bp as changes_bp
     from portal.content.views import bp as content_bp
     from portal.institutions.views import bp as institutions_bp
     from portal.manager.views import bp as manager_bp
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         accounts_bp,
         manager_bp,
+        changes_bp,
         subsystems_bp,
         admin_bp,
         verification_bp,

@@ -64,6 +64,8 @@ class Account(UserMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(30))
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str] = mapped_column(String(254))
+    # 機構、部門 on the paper form: optional, as the person writes it.
+    department: Mapped[str | None] = mapped_column(String(100))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     role: Mapped[Role | None] = mapped_column(enum_type(Role))
     staff_role: Mapped[StaffRole | None] = mapped_column(enum_type(StaffRole))
