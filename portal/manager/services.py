@@ -61,13 +61,14 @@ def decide_application(
         db.session.rollback()
         raise AlreadyDecided()
     now = utcnow()
-    application.decided_at = now
+    application.decided_at, application.decided_by_id = now, manager.id
     account = application.account
     if approve:
         application.state = ApplicationState.APPROVED
         account.state, account.activated_at = AccountState.ACTIVE, now
     else:
-        application.state = ApplicationState.REFUSED
+        # Kept on the application too: 申請進度查詢 shows the applicant why.
+        application.state, application.refusal_reason = ApplicationState.REFUSED, reason
         account.state = AccountState.REFUSED
     record_event(
         "application.approved" if approve else "application.refused",

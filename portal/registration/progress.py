@@ -1,5 +1,6 @@
 """What the progress page (申請進度查詢) tells an applicant about their application."""
 
+import enum
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,12 +26,50 @@ REQUEST_STATE_LABELS = {
 }
 
 
+class StepState(enum.StrEnum):
+    """Where one step of an application stands."""
+
+    DONE = "done"
+    CURRENT = "current"
+    UPCOMING = "upcoming"
+    REFUSED = "refused"
+
+
+# Said in words next to each step, so that no state is told by colour alone.
+STEP_STATE_LABELS = {
+    StepState.DONE: _l("（已完成）"),
+    StepState.CURRENT: _l("（進行中）"),
+    StepState.UPCOMING: _l("（尚未開始）"),
+    StepState.REFUSED: _l("（未核准）"),
+}
+MANAGER_STEPS = (_l("送出申請"), _l("機構驗證（醫事機構卡或紙本審核）"), _l("帳號啟用"))
+GENERAL_STEPS = (_l("送出申請"), _l("單位業務管理者審核"), _l("帳號啟用"))
+# Both kinds are decided at their second step: verification, or the unit manager's review.
+DECIDING_STEP = 1
+
+
 @dataclass(frozen=True)
 class Step:
-    """One step of the application; state is "done", "current" or "upcoming"."""
+    """One step of the application, and why it was refused if it was."""
 
     label: str
-    state: str
+    state: StepState
+    refusal_reason: str | None = None
+
+    @property
+    def state_label(self) -> str:
+        """The state in words."""
+        return str(STEP_STATE_LABELS[self.state])
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the application is at this step now."""
+        return self.state is StepState.CURRENT
+
+    @property
+    def is_refused(self) -> bool:
+        """Whether the application was refused at this step."""
+        return self.state is StepState.REFUSED
 
 
 @dataclass(frozen=True)
@@ -60,17 +99,12 @@ def progress_of(
     application: Application, calendar: WorkCalendar, today: date, review_days: int
 ) -> Progress:
     """The steps done, the step now, who it waits for and when it is due."""
-    labels, current = _steps_for(application)
-    steps = [
-        Step(str(label), "done" if i < current else "current" if i == current else "upcoming")
-        for i, label in enumerate(labels)
-    ]
     waiting_for, due_on = _waiting_for(application, calendar, review_days)
     return Progress(
         application_no=application.application_no,
         submitted_on=local_date(application.submitted_at),
         state_label=str(STATE_LABELS[application.state]),
-        steps=steps,
+        steps=_steps_for(application),
         waiting_for=str(waiting_for) if waiting_for else None,
         due_on=due_on,
         overdue=due_on is not None and today > due_on,
@@ -85,21 +119,33 @@ def progress_of(
     )
 
 
-def _steps_for(application: Application) -> tuple[list, int]:
-    """The step labels for this kind of application and the index of the current one."""
+def _steps_for(application: Application) -> list[Step]:
+    """The steps of this kind of application: done, current, upcoming or refused."""
+    labels = [
+        str(label)
+        for label in (MANAGER_STEPS if application.is_manager_application else GENERAL_STEPS)
+    ]
     state = application.state
-    if application.is_manager_application:
-        labels = [_l("送出申請"), _l("機構驗證（醫事機構卡或紙本審核）"), _l("帳號啟用")]
-        current = {
-            ApplicationState.AWAITING_VERIFICATION: 1,
-            ApplicationState.AWAITING_PAPER_REVIEW: 1,
-        }.get(state, len(labels))
-    else:
-        labels = [_l("送出申請"), _l("單位業務管理者審核"), _l("帳號啟用")]
-        current = 1 if state is ApplicationState.AWAITING_MANAGER else len(labels)
+    if state is ApplicationState.APPROVED:
+        return [Step(label, StepState.DONE) for label in labels]
     if state is ApplicationState.REFUSED:
-        labels = [*labels[:-1], _l("未核准")]
-    return labels, current
+        steps = [
+            *(Step(label, StepState.DONE) for label in labels[:DECIDING_STEP]),
+            Step(labels[DECIDING_STEP], StepState.REFUSED, application.refusal_reason),
+        ]
+        # A refused manager may verify again (card, or a new scan): activation may still
+        # come. A general user's refusal is final, so no step follows it.
+        if application.is_manager_application:
+            steps += [Step(label, StepState.UPCOMING) for label in labels[DECIDING_STEP + 1 :]]
+        return steps
+    return [Step(label, _open_step_state(i)) for i, label in enumerate(labels)]
+
+
+def _open_step_state(index: int) -> StepState:
+    """Where a step of an application still waiting for its decision stands."""
+    if index < DECIDING_STEP:
+        return StepState.DONE
+    return StepState.CURRENT if index == DECIDING_STEP else StepState.UPCOMING
 
 
 def _waiting_for(application: Application, calendar: WorkCalendar, review_days: int):

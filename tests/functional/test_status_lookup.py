@@ -1,5 +1,6 @@
 """申請進度查詢: the steps, who it waits for, and the due date in working days."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,7 @@ from portal.accounts.models import Role
 from portal.registration.models import ApplicationState
 from portal.workcalendar.models import CalendarOverride, OverrideKind
 from tests import factories
+from tests.functional.auth_helpers import login, post_form
 from tests.functional.helpers import csrf_token, text_of
 
 HX = {"HX-Request": "true"}
@@ -100,3 +102,61 @@ def test_status_lookup_is_rate_limited(app, client, general_application):
         app.config["RATELIMIT_STATUS_LOOKUP"] = "10 per minute;50 per day"
     assert codes[:3] == [404, 404, 404]
     assert codes[3] == 429
+
+
+def step_classes(html: str) -> list[str]:
+    """The state of each step, as its class names it (step-done, step-refused, …)."""
+    return re.findall(r'<li id="step-\d+" class="step-(\w+)"', html)
+
+
+def test_a_manager_application_refused_on_paper_shows_the_refused_step(client, db_session):
+    manager = factories.account(role=Role.MANAGER, national_id="B123456780")
+    application = factories.application(
+        manager, state=ApplicationState.REFUSED, refusal_reason="未蓋機構關防"
+    )
+    html = lookup(client, application.application_no, "B123456780").get_data(as_text=True)
+    # Verification was refused; activation may still come after a new scan or the card.
+    assert step_classes(html) == ["done", "refused", "upcoming"]
+    assert "機構驗證" in text_of(html, "step-2") and "未核准" in text_of(html, "step-2")
+    assert "✕" in text_of(html, "step-2")
+    assert text_of(html, "refusal-reason") == "原因：未蓋機構關防"
+    assert text_of(html, "application-state") == "未核准"
+
+
+def test_a_general_user_refused_by_the_manager_sees_the_reason(client, db_session):
+    clinic = factories.institution()
+    manager = factories.active_manager(clinic)
+    application = factories.application(
+        factories.account(institution=clinic, national_id="F131104093")
+    )
+    login(client, manager.username)
+    refused = post_form(
+        client,
+        f"/manager/applications/{application.id}",
+        f"/manager/applications/{application.id}/decision",
+        {"decision": "refuse", "reason": "非本機構人員"},
+    )
+    assert refused.status_code == 303
+    db_session.expire_all()
+    assert application.refusal_reason == "非本機構人員"
+    assert application.decided_by_id == manager.id
+    html = lookup(client, application.application_no, "F131104093").get_data(as_text=True)
+    # A general user's refusal is final: no activation step follows the refused review.
+    assert step_classes(html) == ["done", "refused"]
+    assert "單位業務管理者審核" in text_of(html, "step-2")
+    assert text_of(html, "refusal-reason") == "原因：非本機構人員"
+
+
+def test_an_approved_application_has_every_step_done(client, db_session):
+    application = factories.application(
+        factories.account(national_id="Y135782908"), state=ApplicationState.APPROVED
+    )
+    html = lookup(client, application.application_no, "Y135782908").get_data(as_text=True)
+    assert step_classes(html) == ["done", "done", "done"]
+    assert text_of(html, "refusal-reason") is None
+
+
+def test_an_open_application_is_at_its_decision_step(client, general_application):
+    html = lookup(client, general_application.application_no, "F131104093").get_data(as_text=True)
+    assert step_classes(html) == ["done", "current", "upcoming"]
+    assert '<li id="step-2" class="step-current" aria-current="step">' in html
