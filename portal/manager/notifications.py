@@ -1,8 +1,9 @@
-"""E-mails to applicants about a manager's decision."""
+"""E-mails from a unit manager's work: decisions on applicants, deactivations."""
 
 from flask import render_template, url_for
 from flask_babel import gettext as _
 
+from portal.accounts.models import Account
 from portal.mail import send_mail
 from portal.registration.models import Application, ApplicationState
 
@@ -19,3 +20,9 @@ def send_decision(application: Application, reason: str) -> bool:
     )
     subject = _("帳號申請已核准") if approved else _("帳號申請未獲核准")
     return send_mail(application.account.email, subject, body)
+
+
+def send_deactivated(account: Account, reason: str) -> bool:
+    """Tell the person their account was deactivated, and why."""
+    body = render_template("manager/email/deactivated.txt", account=account, reason=reason)
+    return send_mail(account.email, _("您的帳號已停用"), body)

@@ -5,6 +5,7 @@ from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
+from portal.auth.services import end_other_sessions
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.locking import for_update
@@ -98,19 +99,38 @@ def institution_users(manager: Account) -> list[Account]:
     )
 
 
-def deactivate_user(manager: Account, account_id: int, origin: Origin) -> Account:
-    """停用 a general user of the manager's own institution."""
-    account = db.session.scalar(for_update(select(Account).where(Account.id == account_id)))
+def general_user_in_scope(manager: Account, account_id: int) -> Account:
+    """A general user of the manager's own institution; 404 otherwise."""
+    account = db.session.get(Account, account_id)
+    _check_scope(manager, account)
+    return account
+
+
+def _check_scope(manager: Account, account: Account | None) -> None:
     if (
         account is None
         or account.institution_id != manager.institution_id
         or account.role is not Role.GENERAL
     ):
         raise NotFound()
+
+
+def _locked_general_user(manager: Account, account_id: int) -> Account:
+    """The account, locked, if it is a general user of the manager's own institution."""
+    account = db.session.scalar(for_update(select(Account).where(Account.id == account_id)))
+    _check_scope(manager, account)
+    return account
+
+
+def deactivate_user(manager: Account, account_id: int, reason: str, origin: Origin) -> Account:
+    """停用 a general user of the manager's own institution, for a reason; their sessions end."""
+    account = _locked_general_user(manager, account_id)
     if account.state is not AccountState.ACTIVE:
         db.session.rollback()
         raise AlreadyDecided()
     account.state = AccountState.DEACTIVATED
+    # Ended now rather than at their next request: the sessions list tells the truth.
+    end_other_sessions(account)
     record_event(
         "account.deactivated",
         subject_type="account",
@@ -118,6 +138,7 @@ def deactivate_user(manager: Account, account_id: int, origin: Origin) -> Accoun
         origin=origin,
         actor_account_id=manager.id,
         institution_id=manager.institution_id,
+        detail={"reason": reason},
     )
     db.session.commit()
     return account

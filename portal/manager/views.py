@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import manager_required
-from portal.manager import services
-from portal.manager.notifications import send_decision
-from portal.rendering import request_origin
+from portal.manager import notifications, services
+from portal.manager.forms import DeactivateForm
+from portal.rendering import page_or_fragment, request_origin
 
 bp = Blueprint("manager", __name__, template_folder="templates", url_prefix="/manager")
 
@@ -53,7 +53,7 @@ def decide(application_id: int):
     except services.ManagerNoLongerActive:
         flash(_("您的管理者帳號已停用，無法審核。"))
     else:
-        send_decision(item, reason)
+        notifications.send_decision(item, reason)
         flash(
             _("已核准 %(name)s 的申請。", name=item.account.name)
             if approve
@@ -69,14 +69,42 @@ def users():
     return render_template("manager/users.html", users=services.institution_users(current_user))
 
 
+@bp.get("/users/<int:account_id>/deactivate")
+@manager_required
+def confirm_deactivation(account_id: int):
+    """The confirmation, with the reason to give: in the row (HTMX) or as a page."""
+    account = services.general_user_in_scope(current_user, account_id)
+    if not account.is_active:
+        flash(_("這個帳號已經停用。"))
+        return redirect(url_for("manager.users"), 303)
+    return _deactivation_form(account, DeactivateForm(formdata=None))
+
+
 @bp.post("/users/<int:account_id>/deactivate")
 @manager_required
 def deactivate(account_id: int):
-    """停用 a general user; their sessions end at once."""
+    """停用 a general user for a reason; their sessions end at once, they are told why."""
+    form = DeactivateForm()
+    if not form.validate_on_submit():
+        account = services.general_user_in_scope(current_user, account_id)
+        return _deactivation_form(account, form, 422)
     try:
-        account = services.deactivate_user(current_user, account_id, request_origin())
+        account = services.deactivate_user(
+            current_user, account_id, form.reason.data, request_origin()
+        )
     except services.AlreadyDecided:
         flash(_("這個帳號已經停用。"))
     else:
+        notifications.send_deactivated(account, form.reason.data)
         flash(_("已停用 %(name)s 的帳號。", name=account.name))
     return redirect(url_for("manager.users"), 303)
+
+
+def _deactivation_form(account, form: DeactivateForm, status: int = 200):
+    return page_or_fragment(
+        "manager/deactivate.html",
+        "manager/_deactivate_form.html",
+        status=status,
+        user=account,
+        form=form,
+    )

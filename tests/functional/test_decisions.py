@@ -63,16 +63,6 @@ def test_refusal_needs_a_reason(client, db_session, smtp_sink):
     assert "非本機構人員" in smtp_sink.wait_for(1)[0].get_content()
 
 
-def test_manager_deactivates_a_general_user(client, db_session):
-    clinic = factories.institution()
-    manager = factories.active_manager(clinic)
-    user = factories.account(institution=clinic, state=AccountState.ACTIVE)
-    login(client, manager.username)
-    post_form(client, "/manager/users", f"/manager/users/{user.id}/deactivate", {})
-    db_session.expire_all()
-    assert user.state is AccountState.DEACTIVATED
-
-
 def test_subsystem_admin_approves_then_revokes(client, db_session):
     from portal.accounts.models import StaffRole
     from tests.functional.auth_helpers import login_staff
