@@ -1,4 +1,4 @@
-"""E-mails from a unit manager's work: decisions on applicants, deactivations."""
+"""E-mails from a unit manager's work: decisions on applicants, deactivations and reactivations."""
 
 from flask import render_template, url_for
 from flask_babel import gettext as _
@@ -26,3 +26,13 @@ def send_deactivated(account: Account, reason: str) -> bool:
     """Tell the person their account was deactivated, and why."""
     body = render_template("manager/email/deactivated.txt", account=account, reason=reason)
     return send_mail(account.email, _("您的帳號已停用"), body)
+
+
+def send_reactivated(account: Account) -> bool:
+    """Tell the person their account is open again."""
+    body = render_template(
+        "manager/email/reactivated.txt",
+        account=account,
+        login_url=url_for("auth.login", _external=True),
+    )
+    return send_mail(account.email, _("您的帳號已重新啟用"), body)

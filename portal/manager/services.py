@@ -20,6 +20,10 @@ class ManagerNoLongerActive(Exception):
     """The manager was deactivated while deciding; nothing was changed."""
 
 
+class NotDeactivated(Exception):
+    """Only a deactivated account can be reactivated; nothing was changed."""
+
+
 def pending_applications(manager: Account) -> list[Application]:
     """General-user applications waiting for this manager's institution."""
     return list(
@@ -139,6 +143,25 @@ def deactivate_user(manager: Account, account_id: int, reason: str, origin: Orig
         actor_account_id=manager.id,
         institution_id=manager.institution_id,
         detail={"reason": reason},
+    )
+    db.session.commit()
+    return account
+
+
+def reactivate_user(manager: Account, account_id: int, origin: Origin) -> Account:
+    """重新啟用 a deactivated general user of the manager's own institution."""
+    account = _locked_general_user(manager, account_id)
+    if account.state is not AccountState.DEACTIVATED:
+        db.session.rollback()
+        raise NotDeactivated()
+    account.state = AccountState.ACTIVE
+    record_event(
+        "account.reactivated",
+        subject_type="account",
+        subject_id=account.id,
+        origin=origin,
+        actor_account_id=manager.id,
+        institution_id=manager.institution_id,
     )
     db.session.commit()
     return account

@@ -100,6 +100,20 @@ def deactivate(account_id: int):
     return redirect(url_for("manager.users"), 303)
 
 
+@bp.post("/users/<int:account_id>/reactivate")
+@manager_required
+def reactivate(account_id: int):
+    """重新啟用 a deactivated general user; they are told they may sign in again."""
+    try:
+        account = services.reactivate_user(current_user, account_id, request_origin())
+    except services.NotDeactivated:
+        flash(_("這個帳號不是停用中的帳號，未做任何變更。"))
+    else:
+        notifications.send_reactivated(account)
+        flash(_("已重新啟用 %(name)s 的帳號。", name=account.name))
+    return redirect(url_for("manager.users"), 303)
+
+
 def _deactivation_form(account, form: DeactivateForm, status: int = 200):
     return page_or_fragment(
         "manager/deactivate.html",

@@ -121,3 +121,51 @@ def test_another_institutions_user_cannot_be_deactivated(client, user, db_sessio
     assert deactivate(client, user.id, "不是我的人").status_code == 404
     db_session.expire_all()
     assert user.state is AccountState.ACTIVE
+
+
+def reactivate(client, user_id):
+    return post_form(client, "/manager/users", f"/manager/users/{user_id}/reactivate", {})
+
+
+def test_a_deactivated_user_is_reactivated_and_told(client, manager, clinic, db_session, smtp_sink):
+    gone = factories.account(
+        institution=clinic, state=AccountState.DEACTIVATED, username="lee.back", email="l@x.org"
+    )
+    login(client, manager.username)
+    users = client.get("/manager/users").get_data(as_text=True)
+    assert f'action="/manager/users/{gone.id}/reactivate"' in users and "重新啟用" in users
+    response = reactivate(client, gone.id)
+    assert response.status_code == 303
+    assert "已重新啟用" in client.get("/manager/users").get_data(as_text=True)
+    db_session.expire_all()
+    assert gone.state is AccountState.ACTIVE
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "account.reactivated"))
+    assert event.actor_account_id == manager.id and event.subject_id == str(gone.id)
+    [mail] = smtp_sink.wait_for(1)
+    assert mail["To"] == "l@x.org" and "重新啟用" in mail["Subject"]
+    assert "/login" in mail.get_content()
+    assert login(client.application.test_client(), "lee.back").status_code == 303
+
+
+def test_only_deactivated_accounts_are_reactivated(client, manager, user, clinic, db_session):
+    refused = factories.account(institution=clinic, state=AccountState.REFUSED)
+    login(client, manager.username)
+    users = client.get("/manager/users").get_data(as_text=True)
+    assert f"/manager/users/{user.id}/reactivate" not in users
+    for account in (user, refused):
+        assert reactivate(client, account.id).status_code == 303
+    assert "不是停用中的帳號" in client.get("/manager/users").get_data(as_text=True)
+    db_session.expire_all()
+    assert (user.state, refused.state) == (AccountState.ACTIVE, AccountState.REFUSED)
+    assert (
+        db_session.scalar(select(AuditEvent).where(AuditEvent.action == "account.reactivated"))
+        is None
+    )
+
+
+def test_another_institutions_user_cannot_be_reactivated(client, db_session):
+    gone = factories.account(state=AccountState.DEACTIVATED)
+    login(client, factories.active_manager(factories.institution()).username)
+    assert reactivate(client, gone.id).status_code == 404
+    db_session.expire_all()
+    assert gone.state is AccountState.DEACTIVATED

@@ -165,6 +165,7 @@ def objects_by_id(world) -> list[tuple[str, str, set[str]]]:
         ("POST", f"/manager/applications/{own}/decision", {"manager"}),
         ("GET", f"/manager/users/{general}/deactivate", {"manager"}),
         ("POST", f"/manager/users/{general}/deactivate", {"manager"}),
+        ("POST", f"/manager/users/{general}/reactivate", {"manager"}),
         ("GET", f"/subsystem-admin/requests/{cessation}", {"cessation_admin"}),
         ("POST", f"/subsystem-admin/requests/{cessation}/approve", {"cessation_admin"}),
         ("GET", f"/review/{paper}", {"help_desk"}),
