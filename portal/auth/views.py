@@ -36,6 +36,7 @@ from portal.auth.services import (
 )
 from portal.auth.session import sign_in, sign_out
 from portal.extensions import db, limiter
+from portal.manager.services import has_pending_applications
 from portal.rendering import page_or_fragment, request_origin
 from portal.security.national_ids import decrypt_national_id
 
@@ -83,7 +84,14 @@ def login():
         session[PENDING_KEY] = {"account_id": account.id, "since": time.time(), "next": target}
         return redirect(url_for("auth.second_factor"), 303)
     sign_in(account, request_origin())
-    return redirect(target or url_for("accounts.home"), 303)
+    return redirect(target or _landing_page(account), 303)
+
+
+def _landing_page(account: Account) -> str:
+    """Where a sign-in with no `next` goes: a manager with applications waiting, to them."""
+    if account.is_manager and has_pending_applications(account):
+        return url_for("manager.applications")
+    return url_for("accounts.home")
 
 
 @bp.post("/logout")

@@ -1,6 +1,6 @@
 """A unit manager decides on their own institution's general users, and nobody else's."""
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState, Role
@@ -34,6 +34,20 @@ def pending_applications(manager: Account) -> list[Application]:
                 Application.state == ApplicationState.AWAITING_MANAGER,
             )
             .order_by(Application.submitted_at)
+        )
+    )
+
+
+def has_pending_applications(manager: Account) -> bool:
+    """Whether any general-user application waits for this manager's institution."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Application.institution_id == manager.institution_id,
+                    Application.state == ApplicationState.AWAITING_MANAGER,
+                )
+            )
         )
     )
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.accounts.models import Account, AccountState
 from portal.audit.models import AuditEvent
 from portal.db_types import utcnow
+from portal.registration.models import ApplicationState
 from tests import factories
 from tests.functional.auth_helpers import login, logout
 from tests.functional.helpers import text_of
@@ -34,6 +35,28 @@ def test_sign_in_goes_on_to_a_local_next_page_only(client, active):
     )
     logout(client)
     assert login(client, "lin.active", next_="//evil.example").headers["Location"] == "/account"
+
+
+def test_a_manager_with_applications_waiting_lands_on_them(client, db_session):
+    clinic = factories.institution()
+    manager = factories.active_manager(clinic)
+    factories.application(factories.account(institution=clinic))
+    response = login(client, manager.username)
+    assert response.headers["Location"] == "/manager/applications"
+    assert "帳號審核" in client.get(response.headers["Location"]).get_data(as_text=True)
+    logout(client)
+    # A page asked for explicitly still wins.
+    asked = login(client, manager.username, next_="/manager/users")
+    assert asked.headers["Location"] == "/manager/users"
+
+
+def test_a_manager_with_nothing_waiting_lands_where_everyone_does(client, db_session):
+    clinic = factories.institution()
+    manager = factories.active_manager(clinic)
+    # Decided applications of the institution, and waiting ones of another, do not count.
+    factories.application(factories.account(institution=clinic), state=ApplicationState.APPROVED)
+    factories.application(factories.account())
+    assert login(client, manager.username).headers["Location"] == "/account"
 
 
 @pytest.mark.parametrize("username", ["lin.active", "nobody.here"])
