@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH
+from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
 from portal.rendering import init_body_limits
@@ -31,6 +31,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.from_pyfile("portal.cfg", silent=True)
     app.config.update(overrides or {})
     _ensure_secrets(app, config_name)
+    _check_choices(app)
     if config_name == "production":
         _refuse_per_process_rate_limits(app)
     if app.config["TRUSTED_PROXIES"]:
@@ -67,6 +68,15 @@ def _ensure_secrets(app: Flask, config_name: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)
+
+
+def _check_choices(app: Flask) -> None:
+    """Settings that name one of a few behaviours must name a known one."""
+    if app.config["MANAGER_NOTICE"] not in MANAGER_NOTICE_MODES:
+        raise RuntimeError(
+            f"MANAGER_NOTICE must be one of {', '.join(MANAGER_NOTICE_MODES)}, "
+            f"not {app.config['MANAGER_NOTICE']!r}"
+        )
 
 
 def _refuse_per_process_rate_limits(app: Flask) -> None:

@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`."""
+"""Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`,
+`flask create-staff`, `flask manager-digest`."""
 
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(load_demo)
     app.cli.add_command(calendar_override)
     app.cli.add_command(create_staff)
+    app.cli.add_command(manager_digest)
 
 
 @click.command("import-institutions")
@@ -105,3 +107,25 @@ def create_staff(username, name, email, national_id, role, subsystems, password)
     except StaffError as error:
         raise click.ClickException(str(error.message)) from None
     click.echo(f"created {account.username} ({role}); second factor is set up at first sign-in")
+
+
+@click.command("manager-digest")
+@with_appcontext
+def manager_digest() -> None:
+    """E-mail each institution's active managers the general-user applications still waiting.
+
+    For MANAGER_NOTICE=daily, run once a day; with "immediate" managers were told as each
+    application came, so nothing is sent.
+    """
+    from flask import current_app
+
+    from portal.manager.notifications import send_digests
+
+    config = current_app.config
+    if config["MANAGER_NOTICE"] != "daily":
+        click.echo("MANAGER_NOTICE 為 immediate：管理者已在每件申請送出時收到通知，不寄摘要。")
+        return
+    if not config["EXTERNAL_BASE_URL"]:
+        raise click.ClickException("set EXTERNAL_BASE_URL (e.g. https://portal.example.gov.tw)")
+    sent = send_digests()
+    click.echo(f"寄出 {sent} 封待審核摘要")

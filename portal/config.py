@@ -9,6 +9,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+MANAGER_NOTICE_MODES = ("immediate", "daily")
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -134,6 +135,14 @@ class Config:
     # Working days the agency promises for a review (help desk, unit manager).
     REVIEW_WORKING_DAYS = env_int("REVIEW_WORKING_DAYS", 3)
 
+    # How unit managers hear of their general users' applications: "immediate" (every
+    # active manager of the institution is e-mailed as each application arrives) or "daily"
+    # (nothing at once; `flask manager-digest` sends each one a list of those still waiting).
+    MANAGER_NOTICE = env_str("MANAGER_NOTICE", "immediate")
+    # Where people reach the portal, e.g. https://portal.example.gov.tw: the links in e-mail
+    # sent outside any request (`flask manager-digest`) are built on it.
+    EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL")
+
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False
 
@@ -145,6 +154,7 @@ class DevelopmentConfig(Config):
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
     PREFERRED_URL_SCHEME = "http"
     MAIL_BACKEND = env_str("MAIL_BACKEND", "console")
+    EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '5000')}")
 
 
 class TestingConfig(Config):
@@ -160,6 +170,7 @@ class TestingConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "smtp"
+    EXTERNAL_BASE_URL = "http://portal.test"
     # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.

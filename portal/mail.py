@@ -3,8 +3,9 @@
 import logging
 import smtplib
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +38,19 @@ def send_mail(to: str, subject: str, body: str) -> bool:
     except (OSError, smtplib.SMTPException):
         log.exception("could not send mail %r to %s", subject, to)
         return False
+
+
+def external_url(endpoint: str, **values) -> str:
+    """A link for an e-mail, on EXTERNAL_BASE_URL rather than whatever host a request named.
+
+    Without that setting it falls back to the request's own address, and outside a request
+    (a command) it cannot build one.
+    """
+    base = current_app.config["EXTERNAL_BASE_URL"]
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -1,10 +1,13 @@
-"""E-mails from a unit manager's work: decisions on applicants, deactivations and reactivations."""
+"""E-mails about a unit manager's work: new applications to review (at once or daily),
+decisions on applicants, deactivations and reactivations."""
 
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.accounts.models import Account
-from portal.mail import send_mail
+from portal.mail import external_url, send_mail
+from portal.manager import services
 from portal.registration.models import Application, ApplicationState
 
 
@@ -36,3 +39,49 @@ def send_reactivated(account: Account) -> bool:
         login_url=url_for("auth.login", _external=True),
     )
     return send_mail(account.email, _("您的帳號已重新啟用"), body)
+
+
+def announce_application(application: Application) -> int:
+    """Tell the institution's active managers of a general user's new application at once,
+    unless they are told daily; how many e-mails went out."""
+    if application.is_manager_application or current_app.config["MANAGER_NOTICE"] != "immediate":
+        return 0
+    review_url = external_url("manager.applications")
+    subject = _(
+        "帳號審核：%(name)s 申請成為一般使用者（申請編號 %(no)s）",
+        name=application.account.name,
+        no=application.application_no,
+    )
+    sent = 0
+    for manager in services.active_managers(application.institution_id):
+        body = render_template(
+            "manager/email/new_application.txt",
+            manager=manager,
+            application=application,
+            review_url=review_url,
+        )
+        sent += send_mail(manager.email, subject, body)
+    return sent
+
+
+def send_digests() -> int:
+    """Send each institution's active managers the list of applications still waiting for
+    them (MANAGER_NOTICE "daily"); how many e-mails went out."""
+    review_url = external_url("manager.applications")
+    sent = 0
+    for digest in services.pending_digests():
+        count = len(digest.applications)
+        subject = ngettext(
+            "帳號審核：%(num)d 件一般使用者申請等待您審核",
+            "帳號審核：%(num)d 件一般使用者申請等待您審核",
+            count,
+        )
+        for manager in digest.managers:
+            body = render_template(
+                "manager/email/digest.txt",
+                manager=manager,
+                applications=digest.applications,
+                review_url=review_url,
+            )
+            sent += send_mail(manager.email, subject, body)
+    return sent

@@ -1,6 +1,10 @@
 """A unit manager decides on their own institution's general users, and nobody else's."""
 
+from dataclasses import dataclass
+from itertools import groupby
+
 from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState, Role
@@ -36,6 +40,58 @@ def pending_applications(manager: Account) -> list[Application]:
             .order_by(Application.submitted_at)
         )
     )
+
+
+def active_managers(institution_id: int) -> list[Account]:
+    """The institution's active unit managers."""
+    return list(
+        db.session.scalars(
+            select(Account)
+            .where(
+                Account.institution_id == institution_id,
+                Account.role == Role.MANAGER,
+                Account.state == AccountState.ACTIVE,
+            )
+            .order_by(Account.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One institution's daily list: its active managers and the applications waiting."""
+
+    managers: list[Account]
+    applications: list[Application]
+
+
+def pending_digests() -> list[Digest]:
+    """A digest for each institution that has applications waiting and an active manager."""
+    waiting = db.session.scalars(
+        select(Application)
+        .where(Application.state == ApplicationState.AWAITING_MANAGER)
+        .options(joinedload(Application.account))
+        .order_by(Application.institution_id, Application.submitted_at, Application.id)
+    ).all()
+    if not waiting:
+        return []
+    by_institution = {
+        institution_id: list(applications)
+        for institution_id, applications in groupby(waiting, lambda a: a.institution_id)
+    }
+    managers = db.session.scalars(
+        select(Account)
+        .where(
+            Account.institution_id.in_(by_institution),
+            Account.role == Role.MANAGER,
+            Account.state == AccountState.ACTIVE,
+        )
+        .order_by(Account.institution_id, Account.id)
+    ).all()
+    return [
+        Digest(list(institution_managers), by_institution[institution_id])
+        for institution_id, institution_managers in groupby(managers, lambda m: m.institution_id)
+    ]
 
 
 def has_pending_applications(manager: Account) -> bool:

@@ -22,6 +22,7 @@ from portal.extensions import limiter
 from portal.identity.identifiers import mask_national_id, normalize_mobile
 from portal.identity.password_policy import PasswordPolicy, assess_password
 from portal.localtime import local_now
+from portal.manager import notifications as manager_notifications
 from portal.registration import notifications
 from portal.registration.blank_form import blank_form_cache
 from portal.registration.forms import (
@@ -131,6 +132,7 @@ def register_submit():
         return _render_register(form, 409 if error.field == "username" else 422)
     if created:  # a repeated submission shows the same number, without a second e-mail
         notifications.send_application_received(application)
+        manager_notifications.announce_application(application)
     session["submitted_application_no"] = application.application_no
     return redirect(url_for("registration.submitted"), 303)
 
