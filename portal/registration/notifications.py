@@ -3,8 +3,10 @@
 from flask import render_template, url_for
 from flask_babel import gettext as _
 
-from portal.mail import send_mail
+from portal.institutions.models import Institution
+from portal.mail import external_url, send_mail
 from portal.registration.models import Application
+from portal.registration.services import applications_left_without_manager
 
 
 def send_application_received(application: Application) -> bool:
@@ -16,3 +18,22 @@ def send_application_received(application: Application) -> bool:
     )
     subject = _("帳號申請已收到（申請編號 %(no)s）", no=application.application_no)
     return send_mail(application.account.email, subject, body)
+
+
+def send_left_without_manager(institution: Institution) -> int:
+    """After the institution's manager application was refused, tell each general user
+    still waiting for a manager there why, and what they can do; how many were told."""
+    status_url = external_url("registration.status")
+    sent = 0
+    for application in applications_left_without_manager(institution):
+        body = render_template(
+            "registration/email/left_without_manager.txt",
+            application=application,
+            status_url=status_url,
+        )
+        subject = _(
+            "貴機構的單位業務管理者申請未獲核准（您的申請編號 %(no)s）",
+            no=application.application_no,
+        )
+        sent += send_mail(application.account.email, subject, body)
+    return sent

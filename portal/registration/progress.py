@@ -42,6 +42,11 @@ STEP_STATE_LABELS = {
     StepState.UPCOMING: _l("（尚未開始）"),
     StepState.REFUSED: _l("（未核准）"),
 }
+WAITING_FOR_A_MANAGER = _l(
+    "貴機構的單位業務管理者申請未獲核准，目前沒有人能審核您的申請。"
+    "您的申請會保留，等貴機構有單位業務管理者後再由他審核；"
+    "請洽貴機構重新申請單位業務管理者帳號。"
+)
 MANAGER_STEPS = (_l("送出申請"), _l("機構驗證（醫事機構卡或紙本審核）"), _l("帳號啟用"))
 GENERAL_STEPS = (_l("送出申請"), _l("單位業務管理者審核"), _l("帳號啟用"))
 # Both kinds are decided at their second step: verification, or the unit manager's review.
@@ -96,10 +101,21 @@ class Progress:
 
 
 def progress_of(
-    application: Application, calendar: WorkCalendar, today: date, review_days: int
+    application: Application,
+    calendar: WorkCalendar,
+    today: date,
+    review_days: int,
+    left_without_manager: bool = False,
 ) -> Progress:
-    """The steps done, the step now, who it waits for and when it is due."""
-    waiting_for, due_on = _waiting_for(application, calendar, review_days)
+    """The steps done, the step now, who it waits for and when it is due.
+
+    `left_without_manager`: the institution's manager application was refused, so nobody
+    can decide a general user's application until the institution has a manager.
+    """
+    if left_without_manager:
+        waiting_for, due_on = WAITING_FOR_A_MANAGER, None
+    else:
+        waiting_for, due_on = _waiting_for(application, calendar, review_days)
     return Progress(
         application_no=application.application_no,
         submitted_on=local_date(application.submitted_at),

@@ -103,6 +103,44 @@ def accepts_general_users(institution: Institution) -> bool:
     return bool(db.session.scalar(select(active_manager | manager_application)))
 
 
+def manager_application_refused(institution: Institution) -> bool:
+    """Whether the institution's manager application was refused and nothing took its place:
+    no active manager, and no manager application under way."""
+    refused = exists().where(
+        Application.institution_id == institution.id,
+        Application.state == ApplicationState.REFUSED,
+        Application.account_id == Account.id,
+        Account.role == Role.MANAGER,
+    )
+    return not accepts_general_users(institution) and bool(db.session.scalar(select(refused)))
+
+
+def is_left_without_manager(application: Application) -> bool:
+    """Whether a general user's application waits at an institution whose manager
+    application was refused, so that nobody can decide it for now."""
+    return application.state is ApplicationState.AWAITING_MANAGER and manager_application_refused(
+        application.institution
+    )
+
+
+def applications_left_without_manager(institution: Institution) -> list[Application]:
+    """The general users' applications waiting at the institution, if its manager application
+    was refused and nothing took its place; none otherwise."""
+    if not manager_application_refused(institution):
+        return []
+    return list(
+        db.session.scalars(
+            select(Application)
+            .where(
+                Application.institution_id == institution.id,
+                Application.state == ApplicationState.AWAITING_MANAGER,
+            )
+            .options(joinedload(Application.account))
+            .order_by(Application.submitted_at, Application.id)
+        )
+    )
+
+
 def submit_application(details: ApplicantDetails, origin: Origin) -> tuple[Application, bool]:
     """Store the account, its application and subsystem requests; one per submission token.
 

@@ -38,6 +38,7 @@ from portal.registration.services import (
     application_by_number,
     find_application,
     find_institution,
+    is_left_without_manager,
     submit_application,
 )
 from portal.rendering import page_or_fragment, request_origin, wants_fragment
@@ -220,6 +221,7 @@ def status():
                 current_calendar(),
                 local_now().date(),
                 current_app.config["REVIEW_WORKING_DAYS"],
+                left_without_manager=is_left_without_manager(application),
             )
     elif request.method == "POST":
         status_code = 422

@@ -8,6 +8,7 @@ from portal.accounts.models import StaffRole
 from portal.authz import staff_required
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
+from portal.registration import notifications as registration_notifications
 from portal.registration.models import ApplicationState
 from portal.registration.progress import STATE_LABELS
 from portal.rendering import page_or_fragment, request_origin
@@ -132,5 +133,6 @@ def decide(application_id: int):
         notifications.send_verified(application)
     else:
         notifications.send_paper_refused(application)
+        registration_notifications.send_left_without_manager(application.institution)
     flash(_("已完成審核：%(no)s", no=application.application_no))
     return redirect(url_for("review.queue"), 303)
