@@ -1,6 +1,6 @@
 """Rendering a page or its HTMX fragment from one view, and plain request facts for services."""
 
-from flask import Response, make_response, render_template, request
+from flask import Response, make_response, redirect, render_template, request
 
 from portal.audit.services import Origin
 from portal.extensions import htmx
@@ -17,6 +17,20 @@ def page_or_fragment(
     """The fragment for HTMX, the whole page otherwise; caches told the answer varies."""
     template = fragment_template if wants_fragment() else page_template
     response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def see_other(location: str) -> Response:
+    """Send the browser to another page: a 303, or for HTMX an HX-Redirect.
+
+    htmx would follow a 303 itself and swap the whole page it leads to into the fragment;
+    HX-Redirect makes it load that page as a page.
+    """
+    if not wants_fragment():
+        return redirect(location, 303)
+    response = make_response("", 204)
+    response.headers["HX-Redirect"] = location
     response.vary.add("HX-Request")
     return response
 

@@ -203,7 +203,7 @@ def deactivate_user(manager: Account, account_id: int, reason: str, origin: Orig
         db.session.rollback()
         raise AlreadyDecided()
     account.state = AccountState.DEACTIVATED
-    # Ended now rather than at their next request: the sessions list tells the truth.
+    # Ended in the same transaction, not left for their next request to notice.
     end_other_sessions(account)
     record_event(
         "account.deactivated",

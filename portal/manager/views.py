@@ -7,7 +7,7 @@ from flask_login import current_user
 from portal.authz import manager_required
 from portal.manager import notifications, services
 from portal.manager.forms import DeactivateForm
-from portal.rendering import page_or_fragment, request_origin
+from portal.rendering import page_or_fragment, request_origin, see_other
 
 bp = Blueprint("manager", __name__, template_folder="templates", url_prefix="/manager")
 
@@ -76,7 +76,7 @@ def confirm_deactivation(account_id: int):
     account = services.general_user_in_scope(current_user, account_id)
     if not account.is_active:
         flash(_("這個帳號已經停用。"))
-        return redirect(url_for("manager.users"), 303)
+        return see_other(url_for("manager.users"))
     return _deactivation_form(account, DeactivateForm(formdata=None))
 
 

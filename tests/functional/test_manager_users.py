@@ -108,6 +108,9 @@ def test_an_already_deactivated_account_is_not_deactivated_again(
     login(client, manager.username)
     page = client.get(f"/manager/users/{gone.id}/deactivate")
     assert page.status_code == 303
+    # With HTMX, the list is loaded as a page rather than swapped into the row.
+    fragment = client.get(f"/manager/users/{gone.id}/deactivate", headers=HX)
+    assert fragment.status_code == 204 and fragment.headers["HX-Redirect"] == "/manager/users"
     response = deactivate(client, gone.id, "重複")
     assert response.status_code == 303
     assert "這個帳號已經停用" in client.get("/manager/users").get_data(as_text=True)
