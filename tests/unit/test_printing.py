@@ -7,19 +7,13 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from portal import printing
-from portal.printing import (
-    FORMS_DIR,
-    ManagerFormData,
-    form_version,
-    render_manager_form,
-    split_phone,
-)
+from portal.printing import FORMS_DIR, form_version, render_manager_form, split_phone
+from tests.forms import FORM_A
 
 # The command-line tools the tests read PDFs with, and the Debian package of each.
 TOOLS = {
@@ -37,23 +31,6 @@ KIND_LABELS = (
     "b. 降為一般使用者",
 )
 A4_POINTS = (595.28, 841.89)
-
-FORM_A = ManagerFormData(
-    application_no="20260315123456",
-    applied_on=date(2026, 3, 15),
-    kind="A",
-    change=None,
-    institution_name="臺北虛擬診所",
-    institution_code="3501200000",
-    username="taipei.manager",
-    applicant_name="王小明",
-    national_id_display="A12345****",
-    department="家庭醫學科",
-    phone_area="02",
-    phone_number="12345678",
-    phone_extension="123",
-    email="manager@clinic.example.tw",
-)
 
 
 def _run(tool: str, *args: str | Path) -> str:

@@ -8,33 +8,17 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
 from io import BytesIO
 
 import pytest
 import segno
 from PIL import Image
 
-from portal.printing import ManagerFormData, render_manager_form
+from portal.printing import render_manager_form
 from portal.verification.qr import MAX_JPEG_SCANS, MAX_PIXELS, read_qr_texts
 from tests import scanner
+from tests.forms import FORM_A
 
-FORM = ManagerFormData(
-    application_no="20260315000042",
-    applied_on=date(2026, 3, 15),
-    kind="A",
-    change=None,
-    institution_name="臺北虛擬診所",
-    institution_code="3501200000",
-    username="taipei.manager",
-    applicant_name="王小明",
-    national_id_display="A12345****",
-    department="家庭醫學科",
-    phone_area="02",
-    phone_number="12345678",
-    phone_extension="123",
-    email="manager@clinic.example.tw",
-)
 # A hostile file is refused within seconds; decoded, the worst of them would take minutes
 # or gigabytes. A hang guard, not a speed target: bench/qr_match.py measures the speed.
 refused_in_seconds = pytest.mark.timeout(20)
@@ -43,7 +27,7 @@ refused_in_seconds = pytest.mark.timeout(20)
 @pytest.fixture(scope="module")
 def printed() -> bytes:
     """The form as the portal prints it."""
-    return render_manager_form(FORM)
+    return render_manager_form(FORM_A)
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +48,11 @@ def scanned(printed: bytes) -> Image.Image:
 def test_a_stamped_scan_gives_the_application_number(
     scanned: Image.Image, save: Callable[[Image.Image], bytes], content_type: str
 ) -> None:
-    assert read_qr_texts(save(scanned), content_type) == [FORM.application_no]
+    assert read_qr_texts(save(scanned), content_type) == [FORM_A.application_no]
 
 
 def test_the_printed_pdf_gives_the_application_number(printed: bytes) -> None:
-    assert read_qr_texts(printed, "application/pdf") == [FORM.application_no]
+    assert read_qr_texts(printed, "application/pdf") == [FORM_A.application_no]
 
 
 def test_a_200_dpi_scan_turned_the_other_way_gives_the_application_number(
@@ -76,12 +60,12 @@ def test_a_200_dpi_scan_turned_the_other_way_gives_the_application_number(
 ) -> None:
     # An office scanner's default resolution, the sheet put on the glass upside down.
     page = scanner.scan(printed, dpi=200, skew_degrees=-2).rotate(180)
-    assert read_qr_texts(scanner.jpeg(page, quality=60), "image/jpeg") == [FORM.application_no]
+    assert read_qr_texts(scanner.jpeg(page, quality=60), "image/jpeg") == [FORM_A.application_no]
 
 
 def test_a_cover_page_before_the_form_is_skipped(scanned: Image.Image) -> None:
     pdf = scanner.image_pdf(scanner.blank_page(), scanned)
-    assert read_qr_texts(pdf, "application/pdf") == [FORM.application_no]
+    assert read_qr_texts(pdf, "application/pdf") == [FORM_A.application_no]
 
 
 def test_only_the_first_two_pages_are_read(scanned: Image.Image) -> None:
@@ -91,7 +75,7 @@ def test_only_the_first_two_pages_are_read(scanned: Image.Image) -> None:
 
 def test_reads_on_several_threads_keep_their_own_codes() -> None:
     numbers = [f"2026031500010{i}" for i in range(4)]
-    pdfs = [render_manager_form(replace(FORM, application_no=number)) for number in numbers]
+    pdfs = [render_manager_form(replace(FORM_A, application_no=number)) for number in numbers]
     with ThreadPoolExecutor(max_workers=4) as pool:
         texts = list(pool.map(read_qr_texts, pdfs, ["application/pdf"] * len(pdfs)))
     assert texts == [[number] for number in numbers]
@@ -148,13 +132,13 @@ def test_the_pixel_cap_holds_even_for_a_readable_image(caplog: pytest.LogCapture
     width = 6_000
     page = Image.new("1", (width, MAX_PIXELS // width + 1), 1)
     code = BytesIO()
-    segno.make_qr(FORM.application_no, error="m").save(code, kind="png", scale=12)
+    segno.make_qr(FORM_A.application_no, error="m").save(code, kind="png", scale=12)
     page.paste(Image.open(code), (200, 200))
     with caplog.at_level(logging.WARNING):
         assert read_qr_texts(scanner.png(page), "image/png") == []
     assert "declares" in caplog.text
     readable = page.crop((0, 0, width, MAX_PIXELS // width))
-    assert read_qr_texts(scanner.png(readable), "image/png") == [FORM.application_no]
+    assert read_qr_texts(scanner.png(readable), "image/png") == [FORM_A.application_no]
 
 
 @refused_in_seconds
