@@ -110,11 +110,11 @@ def scanned_uploads(form: ManagerFormData) -> list[Upload]:
 
 
 def time_reads(upload: Upload, number: str) -> tuple[Timings, Ticker, int]:
-    """The reads of one file while the ticker runs; how many missed the number."""
+    """The reads of one file while the ticker runs; how many (warm-up too) missed the number."""
     misses = []
 
     def read(_index: int) -> Callable[[], object]:
-        """One read, its result checked after the clock stops."""
+        """One read; checking its result (a list comparison) is timed with it."""
 
         def action() -> None:
             """Read the file; note a read that did not find the number."""
