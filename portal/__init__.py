@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH
+from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
 from portal.rendering import init_body_limits
@@ -39,6 +40,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _init_extensions(app)
     _register_blueprints(app)
     _register_error_pages(app)
+    register_domain_errors(app)
     init_security_headers(app)
 
     from portal.cli import register_commands

@@ -1,22 +1,25 @@
 """A unit manager decides on their own institution's general users, and nobody else's."""
 
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
-from portal.db_types import utcnow
+from portal.decisions import Decision, DecisionKind, decide
+from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
 from portal.locking import for_update
+from portal.manager.notifications import send_decision
 from portal.registration.models import Application, ApplicationState
 
 
-class AlreadyDecided(Exception):
-    """Someone decided first; nothing was changed."""
+class ManagerNoLongerActive(DomainError):
+    """The manager was deactivated or demoted while deciding; nothing was changed."""
 
-
-class ManagerNoLongerActive(Exception):
-    """The manager was deactivated while deciding; nothing was changed."""
+    status = 409
+    message = _l("您的管理者帳號已停用或已不是管理者，無法審核。")
 
 
 def pending_applications(manager: Account) -> list[Application]:
@@ -34,13 +37,61 @@ def pending_applications(manager: Account) -> list[Application]:
 
 
 def application_in_scope(manager: Account, application_id: int) -> Application:
-    """The application, if it belongs to the manager's institution; 404 otherwise."""
+    """The application, if it is a general user's of the manager's institution."""
     application = db.session.get(Application, application_id)
     if application is None or application.institution_id != manager.institution_id:
-        raise NotFound()
+        raise NotInScope()
     if application.account.role is not Role.GENERAL:
-        raise NotFound()
+        raise NotInScope()
     return application
+
+
+class ManagerDecidedApplication(DecisionKind[Application]):
+    """A general user's application, decided by a unit manager of the same institution."""
+
+    subject_type = "application"
+    approved_action = "application.approved"
+    refused_action = "application.refused"
+
+    def __init__(self, manager_id: int) -> None:
+        self.manager_id = manager_id
+
+    def lock(self, subject_id: int) -> Application | None:
+        """Lock the manager first, then the application: a deactivation or demotion of this
+        manager, or a second decision on this application, waits and sees the outcome."""
+        manager = db.session.scalar(
+            for_update(select(Account).where(Account.id == self.manager_id))
+        )
+        if not (manager.state is AccountState.ACTIVE and manager.role is Role.MANAGER):
+            db.session.rollback()
+            raise ManagerNoLongerActive()
+        return db.session.scalar(
+            for_update(select(Application).where(Application.id == subject_id))
+        )
+
+    def is_open(self, subject: Application) -> bool:
+        """Still waiting for a manager."""
+        return subject.state is ApplicationState.AWAITING_MANAGER
+
+    def approve(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """The general user's account opens."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state = ApplicationState.APPROVED
+        subject.account.state, subject.account.activated_at = AccountState.ACTIVE, now
+
+    def refuse(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """Refused with the manager's reason."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state, subject.refusal_reason = ApplicationState.REFUSED, decision.reason
+        subject.account.state = AccountState.REFUSED
+
+    def audit_key(self, subject: Application) -> tuple[str, int | None]:
+        """The application number and the institution."""
+        return subject.application_no, subject.institution_id
+
+    def notify(self, subject: Application, decision: Decision) -> None:
+        """Tell the applicant."""
+        send_decision(subject, decision.reason)
 
 
 def decide_application(
@@ -48,38 +99,11 @@ def decide_application(
 ) -> Application:
     """Approve or refuse a general user; exactly one decision wins a race."""
     application_in_scope(manager, application_id)
-    # Lock the manager first, then the application: a deactivation of this manager or a
-    # second decision on this application waits, and sees the outcome.
-    locked_manager = db.session.scalar(for_update(select(Account).where(Account.id == manager.id)))
-    application = db.session.scalar(
-        for_update(select(Application).where(Application.id == application_id))
+    return decide(
+        ManagerDecidedApplication(manager.id),
+        application_id,
+        Decision(manager.id, approve, reason, origin),
     )
-    if locked_manager.state is not AccountState.ACTIVE:
-        db.session.rollback()
-        raise ManagerNoLongerActive()
-    if application.state is not ApplicationState.AWAITING_MANAGER:
-        db.session.rollback()
-        raise AlreadyDecided()
-    now = utcnow()
-    application.decided_at = now
-    account = application.account
-    if approve:
-        application.state = ApplicationState.APPROVED
-        account.state, account.activated_at = AccountState.ACTIVE, now
-    else:
-        application.state = ApplicationState.REFUSED
-        account.state = AccountState.REFUSED
-    record_event(
-        "application.approved" if approve else "application.refused",
-        subject_type="application",
-        subject_id=application.application_no,
-        origin=origin,
-        actor_account_id=manager.id,
-        institution_id=manager.institution_id,
-        detail={"reason": reason} if reason else {},
-    )
-    db.session.commit()
-    return application
 
 
 def institution_users(manager: Account) -> list[Account]:
@@ -105,7 +129,7 @@ def deactivate_user(manager: Account, account_id: int, origin: Origin) -> Accoun
         or account.institution_id != manager.institution_id
         or account.role is not Role.GENERAL
     ):
-        raise NotFound()
+        raise NotInScope()
     if account.state is not AccountState.ACTIVE:
         db.session.rollback()
         raise AlreadyDecided()

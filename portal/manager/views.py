@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from portal.authz import manager_required
 from portal.manager import services
-from portal.manager.notifications import send_decision
 from portal.rendering import request_origin
 
 bp = Blueprint("manager", __name__, template_folder="templates", url_prefix="/manager")
@@ -53,7 +52,6 @@ def decide(application_id: int):
     except services.ManagerNoLongerActive:
         flash(_("您的管理者帳號已停用，無法審核。"))
     else:
-        send_decision(item, reason)
         flash(
             _("已核准 %(name)s 的申請。", name=item.account.name)
             if approve
