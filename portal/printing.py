@@ -151,3 +151,8 @@ def _font_config() -> FontConfiguration:
 def _stylesheet(name: str) -> weasyprint.CSS:
     """Form `name`'s parsed stylesheet; parsed on first use and only under _render_lock."""
     return weasyprint.CSS(filename=_form_dir(name) / "style.css", font_config=_font_config())
+
+
+def render_manager_forms(pages) -> bytes:
+    """The first page only, until the multi-page form lands."""
+    return render_manager_form(pages[0])

@@ -108,7 +108,10 @@ class StatusLookupForm(FlaskForm):
         _l("申請編號"),
         validators=[
             DataRequired(_l("請輸入申請編號。")),
-            Regexp(r"^\s*[0-9]{14}\s*$", message=_l("申請編號為 14 位數字。")),
+            Regexp(
+                r"^\s*[Mm]?[0-9]{14}\s*$",
+                message=_l("申請編號為 14 位數字；管理者異動的編號為 M 加 14 位數字。"),
+            ),
         ],
     )
     national_id = national_id_field()

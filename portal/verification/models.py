@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.db_types import UTCDateTime, utcnow
 from portal.extensions import db
 
-
 ONE_FILING = "(application_id IS NULL) <> (change_id IS NULL)"
 
 
