@@ -46,6 +46,7 @@ def application(db_session, uploads):
         name="王小美",
         email="wang@example.org",
         phone="02-23456789#12",
+        department="家醫科",
     )
     return factories.application(manager)
 
@@ -90,6 +91,7 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
         "B12345****",
     ):
         assert expected in text
+    assert re.search(r"機構、部門\s+家醫科", text), text
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
         check=True,
