@@ -105,6 +105,13 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
     assert qr == application.application_no
 
 
+def test_paper_page_offers_the_blank_form_too(client, application):
+    unlock(client, application)
+    html = client.get("/verification/paper").get_data(as_text=True)
+    assert "要手寫填表者" in text_of(html, "blank-form-download")
+    assert 'href="/downloads/manager-change-form.pdf"' in html
+
+
 def test_upload_of_exactly_ten_mib_goes_to_the_queue(client, application, uploads, db_session):
     unlock(client, application)
     response = upload(client, PDF_HEAD + b"0" * (10 * MIB - len(PDF_HEAD)), "stamped.pdf")
