@@ -20,11 +20,18 @@ def account_by_username(username: str) -> Account | None:
 
 
 def update_contact(
-    account: Account, *, email: str, phone: str, mobile: str | None, origin: Origin
+    account: Account,
+    *,
+    email: str,
+    phone: str,
+    mobile: str | None,
+    department: str | None,
+    origin: Origin,
 ) -> str | None:
-    """Change e-mail and phones; returns the old e-mail if it changed (to be told)."""
+    """Change e-mail, phones and department; returns the old e-mail if it changed (to be told)."""
     old_email = account.email if account.email.lower() != email.lower() else None
     account.email, account.phone, account.mobile = email, phone, mobile
+    account.department = department or None
     record_event(
         "account.contact_changed",
         subject_type="account",

@@ -81,7 +81,7 @@ def password():
 @bp.post("/account/contact")
 @login_required
 def contact():
-    """Change e-mail and phones; the old address is told of a new one."""
+    """Change e-mail, phones and department; the old address is told of a new one."""
     form = ContactForm()
     if not form.validate_on_submit():
         return _render(contact_form=form, status=422)
@@ -91,6 +91,7 @@ def contact():
         email=form.email.data.strip(),
         phone=form.phone.data.strip(),
         mobile=mobile,
+        department=form.department.data or None,
         origin=request_origin(),
     )
     if old_email:

@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import Role
 from portal.fields import (
+    department_field,
     email_field,
     landline_field,
     mobile_field,
@@ -63,6 +64,7 @@ class RegistrationForm(FlaskForm):
     )
     national_id = national_id_field()
     name = name_field()
+    department = department_field()
     phone = landline_field()
     mobile = mobile_field()
     email = email_field()

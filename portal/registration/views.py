@@ -145,6 +145,7 @@ def _details(form: RegistrationForm) -> ApplicantDetails:
         password=form.password.data,
         national_id=form.national_id.data,
         name=form.name.data.strip(),
+        department=form.department.data or None,
         phone=form.phone.data.strip(),
         mobile=normalize_mobile(form.mobile.data) if form.mobile.data else None,
         email=form.email.data.strip(),

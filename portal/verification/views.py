@@ -152,7 +152,7 @@ def form_data(application: Application) -> ManagerFormData:
         username=account.username,
         applicant_name=account.name,
         national_id_display=mask_national_id(decrypt_national_id(account.national_id_encrypted)),
-        department="",
+        department=account.department or "",
         phone_area=area,
         phone_number=number,
         phone_extension=extension,

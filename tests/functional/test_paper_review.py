@@ -46,6 +46,7 @@ def application(db_session, uploads):
         name="王小美",
         email="wang@example.org",
         phone="02-23456789#12",
+        department="家醫科",
     )
     return factories.application(manager)
 
@@ -90,6 +91,7 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
         "B12345****",
     ):
         assert expected in text
+    assert re.search(r"機構、部門\s+家醫科", text), text
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
         check=True,
@@ -101,6 +103,13 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
         check=True,
     ).stdout.strip()
     assert qr == application.application_no
+
+
+def test_paper_page_offers_the_blank_form_too(client, application):
+    unlock(client, application)
+    html = client.get("/verification/paper").get_data(as_text=True)
+    assert "要手寫填表者" in text_of(html, "blank-form-download")
+    assert 'href="/downloads/manager-change-form.pdf"' in html
 
 
 def test_upload_of_exactly_ten_mib_goes_to_the_queue(client, application, uploads, db_session):
