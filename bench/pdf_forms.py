@@ -12,12 +12,14 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from bench.timings import Timings, time_calls
-from portal.printing import ManagerFormData, render_manager_form, split_phone
+from portal.printing import ManagerFormData, render_manager_form
+from tests.forms import FORM_A
 
 MEDIAN_TARGET_MS = 250.0
 DEFAULT_RENDERS = 30
@@ -27,23 +29,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "pdf_forms.md"
 
 def sample_form(number: int) -> ManagerFormData:
     """A realistic kind-A form; the number varies so no render can reuse another's output."""
-    area, phone, extension = split_phone("02-12345678#123")
-    return ManagerFormData(
-        application_no=f"20260315{number:06d}",
-        applied_on=date(2026, 3, 15),
-        kind="A",
-        change=None,
-        institution_name="臺北虛擬診所",
-        institution_code="3501200000",
-        username="taipei.manager",
-        applicant_name="王小明",
-        national_id_display="A12345****",
-        department="家庭醫學科",
-        phone_area=area,
-        phone_number=phone,
-        phone_extension=extension,
-        email="manager@clinic.example.tw",
-    )
+    return replace(FORM_A, application_no=f"20260315{number:06d}")
 
 
 def time_renders(renders: int = DEFAULT_RENDERS) -> Timings:

@@ -11,8 +11,10 @@ from flask_babel import get_locale, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
+from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
 from portal.rendering import init_body_limits
@@ -22,11 +24,24 @@ from portal.sqlite import configure_sqlite
 SECRET_SETTINGS = ("SECRET_KEY", "ID_ENCRYPTION_KEYS", "ID_HASH_KEY")
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in a route: only numbers a database id column can hold.
+
+    A larger one is no row of ours, so the route does not match and the answer is 404;
+    PostgreSQL would refuse it as out of range for integer, which became a 500.
+    """
+
+    def __init__(self, map, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, **kwargs)
+
+
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Build the portal: configuration, extensions, blueprints, error pages and commands."""
     config_name = config_name or os.environ.get("PORTAL_ENV", "production")
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH", str(DEFAULT_INSTANCE_PATH))
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.url_map.converters["int"] = DatabaseId
     app.config.from_object(CONFIGS[config_name])
     app.config.from_pyfile("portal.cfg", silent=True)
     app.config.update(overrides or {})
@@ -40,6 +55,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _init_extensions(app)
     _register_blueprints(app)
     _register_error_pages(app)
+    register_domain_errors(app)
     init_security_headers(app)
 
     from portal.cli import register_commands

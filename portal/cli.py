@@ -119,7 +119,8 @@ def manager_digest() -> None:
     """
     from flask import current_app
 
-    from portal.manager.notifications import send_digests
+    from portal.manager.notifications import send_digest
+    from portal.manager.services import pending_digests
 
     config = current_app.config
     if config["MANAGER_NOTICE"] != "daily":
@@ -127,5 +128,5 @@ def manager_digest() -> None:
         return
     if not config["EXTERNAL_BASE_URL"]:
         raise click.ClickException("set EXTERNAL_BASE_URL (e.g. https://portal.example.gov.tw)")
-    sent = send_digests()
+    sent = sum(send_digest(d.managers, d.applications) for d in pending_digests())
     click.echo(f"寄出 {sent} 封待審核摘要")

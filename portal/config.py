@@ -125,6 +125,9 @@ class Config:
         "CARD_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors")
     )
     CARD_CHALLENGE_SECONDS = env_int("CARD_CHALLENGE_SECONDS", 300)
+    # Whether a manager change (forms B and C) may be verified with the institution card and
+    # applied at once; off, every change goes through paper review.
+    MANAGER_CHANGE_CARD_ENABLED = env_bool("MANAGER_CHANGE_CARD_ENABLED", True)
     UPLOAD_DIR = env_str("UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads"))
     UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 

@@ -103,6 +103,16 @@ def mobile_field() -> StringField:
     )
 
 
+def department_field() -> StringField:
+    """機構、部門, optional: the unit within the institution, printed on the paper form."""
+    return StringField(
+        _l("機構、部門"),
+        # Trimmed before the length check, so spaces around it never count.
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Optional(), Length(max=100, message=_l("機構、部門最多 100 個字。"))],
+    )
+
+
 def email_field(required_message=None) -> EmailField:
     """An e-mail address."""
     return EmailField(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import segno
 import weasyprint
@@ -82,12 +83,63 @@ class ManagerFormData:
             raise ValueError(f"unknown permission change {self.change!r}")
 
 
+@dataclass(frozen=True)
+class BlankManagerForm:
+    """The 管理者帳號申請、異動表 with nothing filled in, for those who fill it in by hand.
+
+    It has ManagerFormData's fields, all empty and not settable: no number (so no QR code),
+    no date, no kind ticked.
+    """
+
+    application_no: None = field(default=None, init=False)
+    applied_on: None = field(default=None, init=False)
+    kind: None = field(default=None, init=False)
+    change: None = field(default=None, init=False)
+    institution_name: str = field(default="", init=False)
+    institution_code: str = field(default="", init=False)
+    username: str = field(default="", init=False)
+    applicant_name: str = field(default="", init=False)
+    national_id_display: str = field(default="", init=False)
+    department: str = field(default="", init=False)
+    phone_area: str = field(default="", init=False)
+    phone_number: str = field(default="", init=False)
+    phone_extension: str = field(default="", init=False)
+    email: str = field(default="", init=False)
+
+
+class _Page(NamedTuple):
+    """One printed page: the form's values and its number as a QR code (None when blank)."""
+
+    form: ManagerFormData | BlankManagerForm
+    qr_data_uri: str | None
+
+
+def render_manager_forms(pages: Sequence[ManagerFormData]) -> bytes:
+    """The pre-filled 管理者帳號申請、異動表, one A4 page per person, as one PDF.
+
+    A filing that changes two people (a hand-over) prints two pages, each carrying the
+    filing's number as text and as a QR code.
+    """
+    if not pages:
+        raise ValueError("a manager form needs at least one page")
+    return _render_manager_pages([_Page(data, _qr_data_uri(data.application_no)) for data in pages])
+
+
 def render_manager_form(data: ManagerFormData) -> bytes:
     """The pre-filled 管理者帳號申請、異動表 as a one-page A4 PDF."""
+    return render_manager_forms([data])
+
+
+def render_blank_manager_form() -> bytes:
+    """The 管理者帳號申請、異動表 with every value empty and no number, as a one-page A4 PDF."""
+    return _render_manager_pages([_Page(BlankManagerForm(), None)])
+
+
+def _render_manager_pages(pages: list[_Page]) -> bytes:
+    """Fill the template with these pages and lay it out as one PDF."""
     html = _environment.get_template(f"{MANAGER_CHANGE_FORM}/template.html").render(
-        form=data,
+        pages=pages,
         version=form_version(MANAGER_CHANGE_FORM),
-        qr_data_uri=_qr_data_uri(data.application_no),
     )
     return _html_to_pdf(MANAGER_CHANGE_FORM, html)
 

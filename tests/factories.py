@@ -22,6 +22,11 @@ RESIDENT_NEW_ID = "A800000014"
 STRONG_PASSWORD = "Tz9*kq~Wm!x2"
 
 
+def next_number() -> int:
+    """A number no other factory object of this run has used."""
+    return next(_sequence)
+
+
 def institution(**overrides) -> Institution:
     """An active clinic with a unique code."""
     number = next(_sequence)

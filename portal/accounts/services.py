@@ -2,7 +2,7 @@
 
 from sqlalchemy import exists, select
 
-from portal.accounts.models import Account, username_key
+from portal.accounts.models import Account, AccountState, Role, username_key
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
 
@@ -14,17 +14,39 @@ def username_taken(username: str) -> bool:
     )
 
 
+def active_managers(institution_id: int) -> list[Account]:
+    """The institution's active unit managers."""
+    return list(
+        db.session.scalars(
+            select(Account)
+            .where(
+                Account.institution_id == institution_id,
+                Account.role == Role.MANAGER,
+                Account.state == AccountState.ACTIVE,
+            )
+            .order_by(Account.id)
+        )
+    )
+
+
 def account_by_username(username: str) -> Account | None:
     """The account with this name, regardless of case."""
     return db.session.scalar(select(Account).where(Account.username_key == username_key(username)))
 
 
 def update_contact(
-    account: Account, *, email: str, phone: str, mobile: str | None, origin: Origin
+    account: Account,
+    *,
+    email: str,
+    phone: str,
+    mobile: str | None,
+    department: str | None,
+    origin: Origin,
 ) -> str | None:
-    """Change e-mail and phones; returns the old e-mail if it changed (to be told)."""
+    """Change e-mail, phones and department; returns the old e-mail if it changed (to be told)."""
     old_email = account.email if account.email.lower() != email.lower() else None
     account.email, account.phone, account.mobile = email, phone, mobile
+    account.department = department or None
     record_event(
         "account.contact_changed",
         subject_type="account",

@@ -11,6 +11,9 @@ from portal.auth.forms import ChangePasswordForm
 from portal.auth.notifications import send_password_changed
 from portal.auth.passwords import WrongCurrentPassword, change_password
 from portal.auth.session import current_session_token
+from portal.changes.labels import KIND_LABELS
+from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
+from portal.changes.services import changes_of
 from portal.identity.identifiers import mask_national_id, normalize_mobile
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
@@ -36,6 +39,9 @@ def _render(password_form=None, contact_form=None, status: int = 200):
             decrypt_national_id(current_user.national_id_encrypted)
         ),
         request_state_labels=REQUEST_STATE_LABELS,
+        changes=changes_of(current_user) if current_user.role else [],
+        change_kind_labels=KIND_LABELS,
+        change_state_labels=CHANGE_STATE_LABELS,
         password_form=password_form,
         contact_form=contact_form,
         assessment=password_form.password_assessment(),
@@ -75,7 +81,7 @@ def password():
 @bp.post("/account/contact")
 @login_required
 def contact():
-    """Change e-mail and phones; the old address is told of a new one."""
+    """Change e-mail, phones and department; the old address is told of a new one."""
     form = ContactForm()
     if not form.validate_on_submit():
         return _render(contact_form=form, status=422)
@@ -85,6 +91,7 @@ def contact():
         email=form.email.data.strip(),
         phone=form.phone.data.strip(),
         mobile=mobile,
+        department=form.department.data or None,
         origin=request_origin(),
     )
     if old_email:

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from sqlalchemy import text
 
+from portal.content import downloads
 from portal.extensions import db
 
 bp = Blueprint("content", __name__, template_folder="templates")
@@ -19,6 +20,16 @@ def healthz():
     """Liveness and database reachability, for load balancers."""
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.get("/downloads/manager-change-form.pdf")
+def blank_manager_form():
+    """The blank 管理者帳號申請、異動表, for those who fill it in by hand."""
+    return downloads.public_pdf(
+        downloads.blank_manager_form_pdf(),
+        downloads.BLANK_MANAGER_FORM_NAME,
+        downloads.BLANK_MANAGER_FORM_ASCII_NAME,
+    )
 
 
 @bp.get("/language/<code>")

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.accounts.models import Account
+from portal.accounts.services import active_managers
 from portal.mail import external_url, send_mail
-from portal.manager import services
 from portal.registration.models import Application, ApplicationState
 
 
@@ -53,7 +53,7 @@ def announce_application(application: Application) -> int:
         no=application.application_no,
     )
     sent = 0
-    for manager in services.active_managers(application.institution_id):
+    for manager in active_managers(application.institution_id):
         body = render_template(
             "manager/email/new_application.txt",
             manager=manager,
@@ -64,24 +64,22 @@ def announce_application(application: Application) -> int:
     return sent
 
 
-def send_digests() -> int:
-    """Send each institution's active managers the list of applications still waiting for
-    them (MANAGER_NOTICE "daily"); how many e-mails went out."""
+def send_digest(managers: list[Account], applications: list[Application]) -> int:
+    """Send an institution's active managers the list of general-user applications still
+    waiting for them (MANAGER_NOTICE "daily"); how many e-mails went out."""
     review_url = external_url("manager.applications")
+    subject = ngettext(
+        "帳號審核：%(num)d 件一般使用者申請等待您審核",
+        "帳號審核：%(num)d 件一般使用者申請等待您審核",
+        len(applications),
+    )
     sent = 0
-    for digest in services.pending_digests():
-        count = len(digest.applications)
-        subject = ngettext(
-            "帳號審核：%(num)d 件一般使用者申請等待您審核",
-            "帳號審核：%(num)d 件一般使用者申請等待您審核",
-            count,
+    for manager in managers:
+        body = render_template(
+            "manager/email/digest.txt",
+            manager=manager,
+            applications=applications,
+            review_url=review_url,
         )
-        for manager in digest.managers:
-            body = render_template(
-                "manager/email/digest.txt",
-                manager=manager,
-                applications=digest.applications,
-                review_url=review_url,
-            )
-            sent += send_mail(manager.email, subject, body)
+        sent += send_mail(manager.email, subject, body)
     return sent

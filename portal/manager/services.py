@@ -1,31 +1,36 @@
 """A unit manager decides on their own institution's general users, and nobody else's."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
-from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
 from portal.auth.services import end_other_sessions
-from portal.db_types import utcnow
+from portal.decisions import Decision, DecisionKind, decide
+from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
 from portal.locking import for_update
+from portal.manager.notifications import send_decision
 from portal.registration.models import Application, ApplicationState
 
 
-class AlreadyDecided(Exception):
-    """Someone decided first; nothing was changed."""
+class ManagerNoLongerActive(DomainError):
+    """The manager was deactivated or demoted while deciding; nothing was changed."""
+
+    status = 409
+    message = _l("您的管理者帳號已停用或已不是管理者，無法審核。")
 
 
-class ManagerNoLongerActive(Exception):
-    """The manager was deactivated while deciding; nothing was changed."""
-
-
-class NotDeactivated(Exception):
+class NotDeactivated(DomainError):
     """Only a deactivated account can be reactivated; nothing was changed."""
+
+    status = 409
+    message = _l("這個帳號不是停用中的帳號，未做任何變更。")
 
 
 def pending_applications(manager: Account) -> list[Application]:
@@ -38,21 +43,6 @@ def pending_applications(manager: Account) -> list[Application]:
                 Application.state == ApplicationState.AWAITING_MANAGER,
             )
             .order_by(Application.submitted_at)
-        )
-    )
-
-
-def active_managers(institution_id: int) -> list[Account]:
-    """The institution's active unit managers."""
-    return list(
-        db.session.scalars(
-            select(Account)
-            .where(
-                Account.institution_id == institution_id,
-                Account.role == Role.MANAGER,
-                Account.state == AccountState.ACTIVE,
-            )
-            .order_by(Account.id)
         )
     )
 
@@ -109,13 +99,61 @@ def has_pending_applications(manager: Account) -> bool:
 
 
 def application_in_scope(manager: Account, application_id: int) -> Application:
-    """The application, if it belongs to the manager's institution; 404 otherwise."""
+    """The application, if it is a general user's of the manager's institution."""
     application = db.session.get(Application, application_id)
     if application is None or application.institution_id != manager.institution_id:
-        raise NotFound()
+        raise NotInScope()
     if application.account.role is not Role.GENERAL:
-        raise NotFound()
+        raise NotInScope()
     return application
+
+
+class ManagerDecidedApplication(DecisionKind[Application]):
+    """A general user's application, decided by a unit manager of the same institution."""
+
+    subject_type = "application"
+    approved_action = "application.approved"
+    refused_action = "application.refused"
+
+    def __init__(self, manager_id: int) -> None:
+        self.manager_id = manager_id
+
+    def lock(self, subject_id: int) -> Application | None:
+        """Lock the manager first, then the application: a deactivation or demotion of this
+        manager, or a second decision on this application, waits and sees the outcome."""
+        manager = db.session.scalar(
+            for_update(select(Account).where(Account.id == self.manager_id))
+        )
+        if not (manager.state is AccountState.ACTIVE and manager.role is Role.MANAGER):
+            db.session.rollback()
+            raise ManagerNoLongerActive()
+        return db.session.scalar(
+            for_update(select(Application).where(Application.id == subject_id))
+        )
+
+    def is_open(self, subject: Application) -> bool:
+        """Still waiting for a manager."""
+        return subject.state is ApplicationState.AWAITING_MANAGER
+
+    def approve(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """The general user's account opens."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state = ApplicationState.APPROVED
+        subject.account.state, subject.account.activated_at = AccountState.ACTIVE, now
+
+    def refuse(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """Refused with the manager's reason."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state, subject.refusal_reason = ApplicationState.REFUSED, decision.reason
+        subject.account.state = AccountState.REFUSED
+
+    def audit_key(self, subject: Application) -> tuple[str, int | None]:
+        """The application number and the institution."""
+        return subject.application_no, subject.institution_id
+
+    def notify(self, subject: Application, decision: Decision) -> None:
+        """Tell the applicant."""
+        send_decision(subject, decision.reason)
 
 
 def decide_application(
@@ -123,39 +161,11 @@ def decide_application(
 ) -> Application:
     """Approve or refuse a general user; exactly one decision wins a race."""
     application_in_scope(manager, application_id)
-    # Lock the manager first, then the application: a deactivation of this manager or a
-    # second decision on this application waits, and sees the outcome.
-    locked_manager = db.session.scalar(for_update(select(Account).where(Account.id == manager.id)))
-    application = db.session.scalar(
-        for_update(select(Application).where(Application.id == application_id))
+    return decide(
+        ManagerDecidedApplication(manager.id),
+        application_id,
+        Decision(manager.id, approve, reason, origin),
     )
-    if locked_manager.state is not AccountState.ACTIVE:
-        db.session.rollback()
-        raise ManagerNoLongerActive()
-    if application.state is not ApplicationState.AWAITING_MANAGER:
-        db.session.rollback()
-        raise AlreadyDecided()
-    now = utcnow()
-    application.decided_at, application.decided_by_id = now, manager.id
-    account = application.account
-    if approve:
-        application.state = ApplicationState.APPROVED
-        account.state, account.activated_at = AccountState.ACTIVE, now
-    else:
-        # Kept on the application too: 申請進度查詢 shows the applicant why.
-        application.state, application.refusal_reason = ApplicationState.REFUSED, reason
-        account.state = AccountState.REFUSED
-    record_event(
-        "application.approved" if approve else "application.refused",
-        subject_type="application",
-        subject_id=application.application_no,
-        origin=origin,
-        actor_account_id=manager.id,
-        institution_id=manager.institution_id,
-        detail={"reason": reason} if reason else {},
-    )
-    db.session.commit()
-    return application
 
 
 def institution_users(manager: Account) -> list[Account]:
@@ -174,7 +184,7 @@ def institution_users(manager: Account) -> list[Account]:
 
 
 def general_user_in_scope(manager: Account, account_id: int) -> Account:
-    """A general user of the manager's own institution; 404 otherwise."""
+    """A general user of the manager's own institution."""
     account = db.session.get(Account, account_id)
     _check_scope(manager, account)
     return account
@@ -186,7 +196,7 @@ def _check_scope(manager: Account, account: Account | None) -> None:
         or account.institution_id != manager.institution_id
         or account.role is not Role.GENERAL
     ):
-        raise NotFound()
+        raise NotInScope()
 
 
 def _locked_general_user(manager: Account, account_id: int) -> Account:

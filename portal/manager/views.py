@@ -53,7 +53,6 @@ def decide(application_id: int):
     except services.ManagerNoLongerActive:
         flash(_("您的管理者帳號已停用，無法審核。"))
     else:
-        notifications.send_decision(item, reason)
         flash(
             _("已核准 %(name)s 的申請。", name=item.account.name)
             if approve
@@ -106,8 +105,8 @@ def reactivate(account_id: int):
     """重新啟用 a deactivated general user; they are told they may sign in again."""
     try:
         account = services.reactivate_user(current_user, account_id, request_origin())
-    except services.NotDeactivated:
-        flash(_("這個帳號不是停用中的帳號，未做任何變更。"))
+    except services.NotDeactivated as refusal:
+        flash(str(refusal))
     else:
         notifications.send_reactivated(account)
         flash(_("已重新啟用 %(name)s 的帳號。", name=account.name))

@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import Role
 from portal.fields import (
+    department_field,
     email_field,
     landline_field,
     mobile_field,
@@ -63,6 +64,7 @@ class RegistrationForm(FlaskForm):
     )
     national_id = national_id_field()
     name = name_field()
+    department = department_field()
     phone = landline_field()
     mobile = mobile_field()
     email = email_field()
@@ -108,7 +110,10 @@ class StatusLookupForm(FlaskForm):
         _l("申請編號"),
         validators=[
             DataRequired(_l("請輸入申請編號。")),
-            Regexp(r"^\s*[0-9]{14}\s*$", message=_l("申請編號為 14 位數字。")),
+            Regexp(
+                r"^\s*[Mm]?[0-9]{14}\s*$",
+                message=_l("申請編號為 14 位數字；管理者異動的編號為 M 加 14 位數字。"),
+            ),
         ],
     )
     national_id = national_id_field()

@@ -73,6 +73,7 @@ class ApplicantDetails:
     password: str
     national_id: str
     name: str
+    department: str | None
     phone: str
     mobile: str | None
     email: str
@@ -234,6 +235,7 @@ def _build_application(
         national_id_encrypted=encrypt_national_id(national_id),
         national_id_digest=national_id_digest(national_id),
         name=details.name.strip(),
+        department=details.department or None,
         phone=details.phone,
         mobile=details.mobile or None,
         email=details.email,

@@ -18,6 +18,8 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import Role
+from portal.changes.progress import change_progress
+from portal.changes.services import find_change, is_change_number
 from portal.extensions import limiter
 from portal.identity.identifiers import mask_national_id, normalize_mobile
 from portal.identity.password_policy import PasswordPolicy, assess_password
@@ -146,6 +148,7 @@ def _details(form: RegistrationForm) -> ApplicantDetails:
         password=form.password.data,
         national_id=form.national_id.data,
         name=form.name.data.strip(),
+        department=form.department.data or None,
         phone=form.phone.data.strip(),
         mobile=normalize_mobile(form.mobile.data) if form.mobile.data else None,
         email=form.email.data.strip(),
@@ -208,21 +211,10 @@ def role_check():
 def status():
     """申請進度查詢: application number and ID number give the progress, or one neutral message."""
     form = StatusLookupForm()
-    progress, application, not_found, status_code = None, None, False, 200
+    found, status_code = {}, 200
     if form.validate_on_submit():
-        application = find_application(form.application_no.data, form.national_id.data)
-        if application is None:
-            not_found, status_code = True, 404
-        else:
-            # Proving the ID number lets this browser go on to verify the application.
-            allow_verification(application.application_no)
-            progress = progress_of(
-                application,
-                current_calendar(),
-                local_now().date(),
-                current_app.config["REVIEW_WORKING_DAYS"],
-                left_without_manager=is_left_without_manager(application),
-            )
+        found = _look_up(form.application_no.data, form.national_id.data)
+        status_code = 200 if found else 404
     elif request.method == "POST":
         status_code = 422
     return page_or_fragment(
@@ -230,7 +222,28 @@ def status():
         "registration/_status.html",
         status=status_code,
         form=form,
-        progress=progress,
-        application=application if progress else None,
-        not_found=not_found,
+        progress=found.get("progress"),
+        application=found.get("application"),
+        change_progress=found.get("change_progress"),
+        not_found=status_code == 404,
     )
+
+
+def _look_up(number: str, national_id: str) -> dict:
+    """The application's or the manager change's progress, if the ID number is theirs."""
+    if is_change_number(number):
+        change = find_change(number, national_id)
+        return {"change_progress": change_progress(change)} if change else {}
+    application = find_application(number, national_id)
+    if application is None:
+        return {}
+    # Proving the ID number lets this browser go on to verify the application.
+    allow_verification(application.application_no)
+    progress = progress_of(
+        application,
+        current_calendar(),
+        local_now().date(),
+        current_app.config["REVIEW_WORKING_DAYS"],
+        left_without_manager=is_left_without_manager(application),
+    )
+    return {"progress": progress, "application": application}

@@ -4,208 +4,335 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import exists, func, or_, select
-from werkzeug.exceptions import NotFound
+from sqlalchemy import Select, String, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, AccountState
 from portal.audit.services import Origin, record_event
-from portal.db_types import utcnow
+from portal.changes.models import ChangeKind, ChangeState, ManagerChange
+from portal.decisions import Decision, DecisionKind
+from portal.decisions import decide as run_decision
+from portal.errors import AlreadyDecided, NotInScope  # noqa: F401  (views catch AlreadyDecided)
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.localtime import local_date
 from portal.locking import for_update
 from portal.registration.models import Application, ApplicationState
+from portal.verification import notifications
 from portal.verification.models import PaperScan
 from portal.workcalendar.workdays import WorkCalendar
 
 PAGE_SIZE = 25
+# The states the help desk filters by; applications and changes spell them alike.
 QUEUE_STATES = (
     ApplicationState.AWAITING_PAPER_REVIEW,
     ApplicationState.REFUSED,
     ApplicationState.APPROVED,
 )
-
-
-class AlreadyDecided(Exception):
-    """Another reviewer decided first; nothing was changed."""
+# What the queue filters by kind: A is a manager application, the others are changes.
+FORM_A = "A"
+QUEUE_KINDS = (FORM_A, *(kind.value for kind in ChangeKind))
 
 
 @dataclass(frozen=True)
 class QueueItem:
-    """One row of the queue: what the table shows of an application, and its due date."""
+    """One row of the queue: an application (A) or a change, and its due date."""
 
-    application_id: int
-    application_no: str
+    kind: str
+    subject_id: int
+    number: str
     institution_name: str
     institution_code: str
     applicant_name: str
     step_started_at: datetime
     due_on: date
     overdue: bool
+    decided_at: datetime | None
+    decided_by: str | None
+    refusal_reason: str | None
+
+    @property
+    def is_change(self) -> bool:
+        """Whether this row is a manager change (B, C.a, C.b, hand-over)."""
+        return self.kind != FORM_A
 
 
 @dataclass(frozen=True)
 class QueuePosition:
-    """Where a page of the queue ended: its last row's upload time and id.
+    """Where a page of the queue ended: its last row's upload time and number.
 
-    "載入更多" asks for the rows after it (keyset paging): the database walks the
+    "載入更多" asks for the rows after it (keyset paging): the database walks each table's
     (state, step_started_at) index from there, where OFFSET made it walk past every row of
     the earlier pages first, and a decision taken meanwhile moves no row to another page.
+    Numbers are unique across applications and changes (changes start with M).
     """
 
     step_started_at: datetime
-    application_id: int
+    number: str
 
     def token(self) -> str:
         """The position as the next page's link carries it."""
-        return f"{self.step_started_at.isoformat()}_{self.application_id}"
+        return f"{self.step_started_at.isoformat()}_{self.number}"
 
     @classmethod
     def from_token(cls, token: str) -> "QueuePosition | None":
         """The position a link carried; None for anything that is not one."""
-        moment, _, application_id = token.rpartition("_")
+        moment, _, number = token.rpartition("_")
         try:
             parsed = datetime.fromisoformat(moment)
-            return cls(parsed, int(application_id)) if parsed.tzinfo else None
         except ValueError:
             return None
+        valid = parsed.tzinfo and number.isascii() and number.isalnum() and len(number) <= 20
+        return cls(parsed, number) if valid else None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the help desk chose to see."""
+
+    state: ApplicationState = ApplicationState.AWAITING_PAPER_REVIEW
+    kind: str = ""
+    institution_code: str = ""
 
 
 def queue(
     calendar: WorkCalendar,
     today: date,
-    state: ApplicationState = ApplicationState.AWAITING_PAPER_REVIEW,
-    institution_code: str = "",
+    chosen: QueueFilter = QueueFilter(),
     after: QueuePosition | None = None,
 ) -> tuple[list[QueueItem], QueuePosition | None]:
-    """Paper applications, earliest due first; and where the next page starts, if any.
+    """Paper applications and changes, earliest due first; and where the next page starts.
 
     The due date is a fixed number of working days after the upload, and adding working
-    days never reorders dates, so ordering by upload time is ordering by due date.
+    days never reorders dates, so ordering by upload time is ordering by due date. Each
+    table gives its first page through its own index; the two are merged.
     """
-    # EXISTS walks the (state, step_started_at) index and stops at a page; IN (SELECT
-    # DISTINCT …) hashed every scan of the table on each request.
-    has_scan = exists().where(PaperScan.application_id == Application.id)
-    # The columns the table shows, not whole objects: loading 26 applications with their
-    # accounts and institutions as ORM objects was most of the page's time.
-    statement = (
-        select(
-            Application.id,
-            Application.application_no,
-            Application.step_started_at,
-            Institution.name,
-            Institution.code,
-            Account.name,
-        )
-        .join(Institution, Application.institution_id == Institution.id)
-        .join(Account, Application.account_id == Account.id)
-        .where(Application.state == state, has_scan)
-    )
-    if institution_code:
-        statement = statement.where(Institution.code == institution_code)
-    if after is not None:
-        started = Application.step_started_at
-        statement = statement.where(
-            # The first condition alone is what the index can seek to; the second breaks
-            # ties of the same moment by id, as the order does.
-            started >= after.step_started_at,
-            or_(started > after.step_started_at, Application.id > after.application_id),
-        )
-    statement = statement.order_by(Application.step_started_at, Application.id)
-    rows = db.session.execute(statement.limit(PAGE_SIZE + 1)).all()
+    branches = []
+    if chosen.kind in ("", FORM_A):
+        branches.append(_application_rows(chosen, after))
+    if chosen.kind != FORM_A:
+        branches.append(_change_rows(chosen, after))
+    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    rows = db.session.execute(
+        select(merged).order_by(merged.c.started, merged.c.number).limit(PAGE_SIZE + 1)
+    ).all()
     days = current_app.config["REVIEW_WORKING_DAYS"]
-    pending = state is ApplicationState.AWAITING_PAPER_REVIEW
+    pending = chosen.state is ApplicationState.AWAITING_PAPER_REVIEW
     items = []
-    for application_id, number, started, institution, code, applicant in rows[:PAGE_SIZE]:
-        due = calendar.add_working_days(local_date(started), days)
+    for row in rows[:PAGE_SIZE]:
+        due = calendar.add_working_days(local_date(row.started), days)
         items.append(
             QueueItem(
-                application_id,
-                number,
-                institution,
-                code,
-                applicant,
-                started,
-                due,
-                pending and today > due,
+                kind=row.kind,
+                subject_id=row.subject_id,
+                number=row.number,
+                institution_name=row.institution_name,
+                institution_code=row.institution_code,
+                applicant_name=row.applicant,
+                step_started_at=row.started,
+                due_on=due,
+                overdue=pending and today > due,
+                decided_at=row.decided_at,
+                decided_by=row.decided_by,
+                refusal_reason=row.refusal_reason,
             )
         )
     if len(rows) <= PAGE_SIZE:
         return items, None
     last = items[-1]
-    return items, QueuePosition(last.step_started_at, last.application_id)
+    return items, QueuePosition(last.step_started_at, last.number)
+
+
+def _application_rows(chosen: QueueFilter, after: QueuePosition | None) -> Select:
+    """Manager applications (form A) with a scan, in the chosen state: one page of them."""
+    decider = aliased(Account)
+    # EXISTS walks the (state, step_started_at) index and stops at a page; IN (SELECT
+    # DISTINCT …) hashed every scan of the table on each request.
+    has_scan = exists().where(PaperScan.application_id == Application.id)
+    statement = (
+        select(
+            type_coerce(literal(FORM_A), String).label("kind"),
+            Application.id.label("subject_id"),
+            Application.application_no.label("number"),
+            Application.step_started_at.label("started"),
+            Institution.name.label("institution_name"),
+            Institution.code.label("institution_code"),
+            Account.name.label("applicant"),
+            Application.decided_at.label("decided_at"),
+            decider.name.label("decided_by"),
+            Application.refusal_reason.label("refusal_reason"),
+        )
+        .join(Institution, Application.institution_id == Institution.id)
+        .join(Account, Application.account_id == Account.id)
+        .outerjoin(decider, Application.decided_by_id == decider.id)
+        .where(Application.state == chosen.state, has_scan)
+    )
+    return _page_of(
+        statement, chosen, after, Application.step_started_at, Application.application_no
+    )
+
+
+def _change_rows(chosen: QueueFilter, after: QueuePosition | None) -> Select:
+    """Manager changes with a scan, in the chosen state (and kind): one page of them."""
+    decider, filer = aliased(Account), aliased(Account)
+    has_scan = exists().where(PaperScan.change_id == ManagerChange.id)
+    statement = (
+        select(
+            type_coerce(ManagerChange.kind, String).label("kind"),
+            ManagerChange.id.label("subject_id"),
+            ManagerChange.change_no.label("number"),
+            ManagerChange.step_started_at.label("started"),
+            Institution.name.label("institution_name"),
+            Institution.code.label("institution_code"),
+            filer.name.label("applicant"),
+            ManagerChange.decided_at.label("decided_at"),
+            decider.name.label("decided_by"),
+            ManagerChange.refusal_reason.label("refusal_reason"),
+        )
+        .join(Institution, ManagerChange.institution_id == Institution.id)
+        .join(filer, ManagerChange.filed_by_id == filer.id)
+        .outerjoin(decider, ManagerChange.decided_by_id == decider.id)
+        .where(ManagerChange.state == ChangeState(chosen.state.value), has_scan)
+    )
+    if chosen.kind:
+        statement = statement.where(ManagerChange.kind == ChangeKind(chosen.kind))
+    return _page_of(
+        statement, chosen, after, ManagerChange.step_started_at, ManagerChange.change_no
+    )
+
+
+def _page_of(statement: Select, chosen: QueueFilter, after, started, number) -> Select:
+    """The institution filter, the rows after the position, and one page in queue order."""
+    if chosen.institution_code:
+        statement = statement.where(Institution.code == chosen.institution_code)
+    if after is not None:
+        statement = statement.where(
+            # The first condition alone is what the index can seek to; the second breaks
+            # ties of the same moment by number, as the order does.
+            started >= after.step_started_at,
+            or_(started > after.step_started_at, number > after.number),
+        )
+    return statement.order_by(started, number).limit(PAGE_SIZE + 1)
+
+
+def counts_by_state() -> dict[str, int]:
+    """How many paper applications and changes each state holds, for the queue's tabs."""
+    counts = dict.fromkeys((state.value for state in QUEUE_STATES), 0)
+    for model, scan_column in (
+        (Application, PaperScan.application_id),
+        (ManagerChange, PaperScan.change_id),
+    ):
+        has_scan = exists().where(scan_column == model.id)
+        for state, count in db.session.execute(
+            select(model.state, func.count())
+            .where(model.state.in_([s.value for s in QUEUE_STATES]), has_scan)
+            .group_by(model.state)
+        ):
+            counts[state.value] += count
+    return counts
 
 
 def count_waiting() -> int:
-    """How many paper applications wait for a decision."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Application)
-        .where(Application.state == ApplicationState.AWAITING_PAPER_REVIEW)
+    """How many paper applications and changes wait for a decision."""
+    return sum(
+        db.session.scalar(
+            select(func.count()).select_from(model).where(model.state == "awaiting_paper_review")
+        )
+        for model in (Application, ManagerChange)
     )
 
 
 def paper_application(application_id: int) -> Application:
-    """A manager application that has a scan; 404 for anything else."""
+    """A manager application that has a scan; NotInScope for anything else."""
     application = db.session.get(Application, application_id)
-    has_scan = application is not None and db.session.scalar(
-        select(func.count())
-        .select_from(PaperScan)
-        .where(PaperScan.application_id == application.id)
-    )
-    if not has_scan:
-        raise NotFound()
+    if application is None or not db.session.scalar(
+        select(exists().where(PaperScan.application_id == application.id))
+    ):
+        raise NotInScope()
     return application
 
 
-def scan_of(application: Application, scan_id: int) -> PaperScan:
-    """One scan of this application; 404 otherwise."""
+def paper_change(change_id: int) -> ManagerChange:
+    """A manager change that has a scan; NotInScope for anything else."""
+    change = db.session.get(ManagerChange, change_id)
+    if change is None or not db.session.scalar(
+        select(exists().where(PaperScan.change_id == change.id))
+    ):
+        raise NotInScope()
+    return change
+
+
+def scan_of(filing: Application | ManagerChange, scan_id: int) -> PaperScan:
+    """One scan of this application or change; NotInScope otherwise."""
     scan = db.session.get(PaperScan, scan_id)
-    if scan is None or scan.application_id != application.id:
-        raise NotFound()
+    owner = scan and (scan.change_id if isinstance(filing, ManagerChange) else scan.application_id)
+    if scan is None or owner != filing.id:
+        raise NotInScope()
     return scan
+
+
+class PaperReviewedApplication(DecisionKind[Application]):
+    """A manager application (form A) whose stamped scan the help desk decides on."""
+
+    subject_type = "application"
+    approved_action = "verification.paper_approved"
+    refused_action = "verification.paper_refused"
+
+    def lock(self, subject_id: int) -> Application | None:
+        """The application, locked."""
+        return db.session.scalar(
+            for_update(select(Application).where(Application.id == subject_id))
+        )
+
+    def is_open(self, subject: Application) -> bool:
+        """Only a scan under review is decided."""
+        return subject.state is ApplicationState.AWAITING_PAPER_REVIEW
+
+    def approve(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """The manager account opens."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state, subject.verified_by = ApplicationState.APPROVED, "paper"
+        subject.account.state, subject.account.activated_at = AccountState.ACTIVE, now
+
+    def refuse(self, subject: Application, decision: Decision, now: datetime) -> None:
+        """Refused with a reason; the applicant may upload a better scan."""
+        subject.decided_at, subject.decided_by_id = now, decision.actor_id
+        subject.state, subject.refusal_reason = ApplicationState.REFUSED, decision.reason
+
+    def audit_key(self, subject: Application) -> tuple[str, int | None]:
+        """The application number and its institution."""
+        return subject.application_no, subject.institution_id
+
+    def notify(self, subject: Application, decision: Decision) -> None:
+        """Tell the applicant."""
+        if decision.approve:
+            notifications.send_verified(subject)
+        else:
+            notifications.send_paper_refused(subject)
 
 
 def decide(
     reviewer: Account, application_id: int, approve: bool, reason: str, origin: Origin
 ) -> Application:
-    """Approve or refuse on paper; of two reviewers deciding at once, exactly one wins."""
-    application = db.session.scalar(
-        for_update(select(Application).where(Application.id == application_id))
+    """Approve or refuse a manager application on paper; of two reviewers, exactly one wins."""
+    return run_decision(
+        PaperReviewedApplication(),
+        application_id,
+        Decision(reviewer.id, approve, reason, origin),
     )
-    if application is None:
-        raise NotFound()
-    if application.state is not ApplicationState.AWAITING_PAPER_REVIEW:
-        db.session.rollback()
-        raise AlreadyDecided()
-    now = utcnow()
-    application.decided_at, application.decided_by_id = now, reviewer.id
-    if approve:
-        application.state, application.verified_by = ApplicationState.APPROVED, "paper"
-        application.account.state, application.account.activated_at = AccountState.ACTIVE, now
-    else:
-        application.state, application.refusal_reason = ApplicationState.REFUSED, reason
-    record_event(
-        "verification.paper_approved" if approve else "verification.paper_refused",
-        subject_type="application",
-        subject_id=application.application_no,
-        origin=origin,
-        actor_account_id=reviewer.id,
-        institution_id=application.institution_id,
-        detail={"reason": reason} if reason else {},
-    )
-    db.session.commit()
-    return application
 
 
-def record_id_revealed(reviewer: Account, application: Application, origin: Origin) -> None:
+def record_id_revealed(
+    reviewer: Account, filing: Application | ManagerChange, origin: Origin
+) -> None:
     """Showing a full ID number is itself an audit event."""
+    is_change = isinstance(filing, ManagerChange)
     record_event(
         "national_id.revealed",
-        subject_type="application",
-        subject_id=application.application_no,
+        subject_type="manager_change" if is_change else "application",
+        subject_id=filing.change_no if is_change else filing.application_no,
         origin=origin,
         actor_account_id=reviewer.id,
-        institution_id=application.institution_id,
+        institution_id=filing.institution_id,
     )
     db.session.commit()

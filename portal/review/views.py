@@ -1,4 +1,4 @@
-"""The help desk's queue of paper applications, the scan, and the decision."""
+"""The help desk's queue of paper applications (A) and changes (B, C), the scans, the decisions."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -6,6 +6,10 @@ from flask_login import current_user
 
 from portal.accounts.models import StaffRole
 from portal.authz import staff_required
+from portal.changes import decisions as change_decisions
+from portal.changes.labels import ACTION_LABELS, KIND_LABELS
+from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
+from portal.changes.services import ChangeRefused, NoLongerApplies
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
 from portal.registration import notifications as registration_notifications
@@ -14,7 +18,7 @@ from portal.registration.progress import STATE_LABELS
 from portal.rendering import page_or_fragment, request_origin
 from portal.review import services
 from portal.security.national_ids import decrypt_national_id
-from portal.verification import notifications, scans
+from portal.verification import scans
 from portal.workcalendar.services import current_calendar
 
 bp = Blueprint("review", __name__, template_folder="templates", url_prefix="/review")
@@ -25,39 +29,50 @@ REASON_MAX = 200
 @bp.get("")
 @help_desk_required
 def queue():
-    """Paper applications by due date; ?state= and ?institution_code= filter.
+    """Paper filings by due date; ?state=, ?kind= and ?institution_code= filter.
 
     "載入更多" carries ?after= (where the last page ended) and ?page= (its number, for the
     rows' element id); without a valid ?after= it is the first page.
     """
-    state_value = request.args.get("state", ApplicationState.AWAITING_PAPER_REVIEW.value)
-    state = next((s for s in services.QUEUE_STATES if s.value == state_value), None)
-    state = state or ApplicationState.AWAITING_PAPER_REVIEW
-    institution_code = request.args.get("institution_code", "").strip()[:10]
+    chosen = _queue_filter()
     after = services.QueuePosition.from_token(request.args.get("after", "")[:80])
-    page = max(request.args.get("page", 1, type=int), 1) if after else 1
-    items, following = services.queue(
-        current_calendar(), local_now().date(), state, institution_code, after
-    )
+    page = min(max(request.args.get("page", 1, type=int), 1), 10_000) if after else 1
+    items, following = services.queue(current_calendar(), local_now().date(), chosen, after)
     return page_or_fragment(
         "review/queue.html",
         "review/_rows.html",
         items=items,
         following=following,
         page=page,
-        state=state,
+        chosen=chosen,
         states=services.QUEUE_STATES,
+        kinds=services.QUEUE_KINDS,
         labels=STATE_LABELS,
-        institution_code=institution_code,
+        kind_labels={services.FORM_A: _("A. 初次管理者帳號申請"), **KIND_LABELS},
+        counts=services.counts_by_state() if not after else {},
     )
 
 
+def _queue_filter() -> services.QueueFilter:
+    state_value = request.args.get("state", ApplicationState.AWAITING_PAPER_REVIEW.value)
+    state = next((s for s in services.QUEUE_STATES if s.value == state_value), None)
+    kind = request.args.get("kind", "")
+    return services.QueueFilter(
+        state=state or ApplicationState.AWAITING_PAPER_REVIEW,
+        kind=kind if kind in services.QUEUE_KINDS else "",
+        institution_code=request.args.get("institution_code", "").strip()[:10],
+    )
+
+
+def _masked(account) -> str:
+    return mask_national_id(decrypt_national_id(account.national_id_encrypted))
+
+
 def _detail_context(application, **extra) -> dict:
-    national_id = decrypt_national_id(application.account.national_id_encrypted)
     return {
         "application": application,
         "scans": scans.scans_of(application),
-        "masked_id": mask_national_id(national_id),
+        "masked_id": _masked(application.account),
         "labels": STATE_LABELS,
         **extra,
     }
@@ -85,24 +100,19 @@ def reveal_national_id(application_id: int):
     )
 
 
-@bp.get("/<int:application_id>/scans/<int:scan_id>")
-@help_desk_required
-def scan(application_id: int, scan_id: int):
-    """The uploaded file itself, always as an attachment."""
-    item = services.scan_of(services.paper_application(application_id), scan_id)
+def _send_scan(filing, scan_id: int):
+    item = services.scan_of(filing, scan_id)
+    path = scans.scan_path(item)
     return send_file(
-        scans.scan_path(item),
+        path,
         mimetype=item.content_type,
         as_attachment=True,
-        download_name=f"{item.application_id}-{item.id}{scans.scan_path(item).suffix}",
+        download_name=f"{filing.id}-{item.id}{path.suffix}",
     )
 
 
-@bp.get("/<int:application_id>/scans/<int:scan_id>/preview.png")
-@help_desk_required
-def preview(application_id: int, scan_id: int):
-    """A picture of the scan's first page, for the detail page."""
-    item = services.scan_of(services.paper_application(application_id), scan_id)
+def _send_preview(filing, scan_id: int):
+    item = services.scan_of(filing, scan_id)
     path = scans.preview_png(item)
     if path is None:
         abort(404)
@@ -110,18 +120,40 @@ def preview(application_id: int, scan_id: int):
     return send_file(path, mimetype=mimetype, max_age=0)
 
 
+@bp.get("/<int:application_id>/scans/<int:scan_id>")
+@help_desk_required
+def scan(application_id: int, scan_id: int):
+    """The uploaded file itself, always as an attachment."""
+    return _send_scan(services.paper_application(application_id), scan_id)
+
+
+@bp.get("/<int:application_id>/scans/<int:scan_id>/preview.png")
+@help_desk_required
+def preview(application_id: int, scan_id: int):
+    """A picture of the scan's first page, for the detail page."""
+    return _send_preview(services.paper_application(application_id), scan_id)
+
+
+def _decision_form() -> tuple[bool, str, dict]:
+    """The decision, its reason, and the errors to show next to the fields."""
+    approve = request.form.get("decision") == "approve"
+    reason = request.form.get("reason", "").strip()[:REASON_MAX]
+    errors = {}
+    if approve and request.form.get("confirm") != "yes":
+        errors["confirm_error"] = _("請先勾選確認已核對掃描檔上的關防與申請內容，再核准。")
+    if not approve and not reason:
+        errors["reason_error"] = _("不核准時請填寫原因，申請人會收到這個原因。")
+    return approve, reason, errors
+
+
 @bp.post("/<int:application_id>/decision")
 @help_desk_required
 def decide(application_id: int):
-    """Approve, or refuse with a reason the applicant will read."""
+    """Approve (confirmed), or refuse with a reason the applicant will read."""
     application = services.paper_application(application_id)
-    approve = request.form.get("decision") == "approve"
-    reason = request.form.get("reason", "").strip()[:REASON_MAX]
-    if not approve and not reason:
-        error = _("不核准時請填寫原因，申請人會收到這個原因。")
-        return render_template(
-            "review/detail.html", **_detail_context(application, reason_error=error)
-        ), 422
+    approve, reason, errors = _decision_form()
+    if errors:
+        return render_template("review/detail.html", **_detail_context(application, **errors)), 422
     try:
         application = services.decide(
             current_user, application_id, approve, reason, request_origin()
@@ -130,9 +162,71 @@ def decide(application_id: int):
         flash(_("這件申請已由其他審核人員處理，未做任何變更。"))
         return redirect(url_for("review.detail", application_id=application_id), 303)
     if approve:
-        notifications.send_verified(application)
+        flash(_("已核准 %(no)s，管理者帳號已啟用。", no=application.application_no))
     else:
-        notifications.send_paper_refused(application)
         registration_notifications.send_left_without_manager(application.institution)
-    flash(_("已完成審核：%(no)s", no=application.application_no))
+        flash(_("已不核准 %(no)s，申請人會收到原因。", no=application.application_no))
+    return redirect(url_for("review.queue"), 303)
+
+
+def _change_context(change, **extra) -> dict:
+    return {
+        "change": change,
+        "scans": scans.scans_of(change),
+        "masked_ids": {item.account_id: _masked(item.account) for item in change.items},
+        "kind_labels": KIND_LABELS,
+        "action_labels": ACTION_LABELS,
+        "state_labels": CHANGE_STATE_LABELS,
+        **extra,
+    }
+
+
+@bp.get("/changes/<int:change_id>")
+@help_desk_required
+def change_detail(change_id: int):
+    """A manager change: the people it changes (IDs masked), the scans, the decision."""
+    change = services.paper_change(change_id)
+    return render_template("review/change_detail.html", **_change_context(change))
+
+
+@bp.get("/changes/<int:change_id>/scans/<int:scan_id>")
+@help_desk_required
+def change_scan(change_id: int, scan_id: int):
+    """The uploaded file itself, always as an attachment."""
+    return _send_scan(services.paper_change(change_id), scan_id)
+
+
+@bp.get("/changes/<int:change_id>/scans/<int:scan_id>/preview.png")
+@help_desk_required
+def change_preview(change_id: int, scan_id: int):
+    """A picture of the scan's first page."""
+    return _send_preview(services.paper_change(change_id), scan_id)
+
+
+@bp.post("/changes/<int:change_id>/decision")
+@help_desk_required
+def decide_change(change_id: int):
+    """Approve (the change applies at once) or refuse with a reason."""
+    change = services.paper_change(change_id)
+    approve, reason, errors = _decision_form()
+    if errors:
+        return render_template(
+            "review/change_detail.html", **_change_context(change, **errors)
+        ), 422
+    try:
+        change = change_decisions.decide_on_paper(
+            current_user.id, change_id, approve, reason, request_origin()
+        )
+    except services.AlreadyDecided:
+        flash(_("這件申請已由其他審核人員處理，未做任何變更。"))
+        return redirect(url_for("review.change_detail", change_id=change_id), 303)
+    except (ChangeRefused, NoLongerApplies) as refusal:
+        change = services.paper_change(change_id)
+        return render_template(
+            "review/change_detail.html", **_change_context(change, apply_error=str(refusal))
+        ), 409
+    if approve:
+        flash(_("已核准 %(no)s，異動已生效。", no=change.change_no))
+    else:
+        flash(_("已不核准 %(no)s，申請人會收到原因。", no=change.change_no))
     return redirect(url_for("review.queue"), 303)

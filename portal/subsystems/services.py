@@ -1,11 +1,11 @@
 """Subsystems offered to applicants, and their administrators' decisions on access."""
 
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
+from portal.errors import AlreadyDecided, NotInScope  # noqa: F401  (views catch AlreadyDecided)
 from portal.extensions import db
 from portal.locking import for_update
 from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
@@ -18,10 +18,6 @@ def offered_subsystems() -> list[Subsystem]:
             select(Subsystem).where(Subsystem.active).order_by(Subsystem.sort_order, Subsystem.id)
         )
     )
-
-
-class AlreadyDecided(Exception):
-    """The request is no longer in a state this decision applies to."""
 
 
 # What each action needs the request to be in, and what it becomes.
@@ -51,7 +47,7 @@ def request_in_scope(admin: Account, request_id: int) -> SubsystemRequest:
     """The request, if it is for one of the administrator's subsystems; 404 otherwise."""
     item = db.session.get(SubsystemRequest, request_id)
     if item is None or item.subsystem_id not in administered_subsystem_ids(admin):
-        raise NotFound()
+        raise NotInScope()
     return item
 
 

@@ -1,6 +1,7 @@
 """Stamped scans: checked by content, stored outside the web root under random names."""
 
 import hashlib
+import re
 import secrets
 import subprocess
 from pathlib import Path
@@ -12,9 +13,11 @@ from sqlalchemy import select
 
 from portal.accounts.models import AccountState
 from portal.audit.services import Origin, record_event
+from portal.changes.models import ChangeState, ManagerChange
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Application, ApplicationState
+from portal.verification import qr
 from portal.verification.models import PaperScan
 
 # The first bytes that identify each accepted type; the file name and the browser's
@@ -25,6 +28,10 @@ SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
 }
 CHUNK = 64 * 1024
+QR_MATCHED = "matched"
+# What a printed form's QR code holds: an application's 14 digits, or M and 14 for a change.
+FILING_NUMBER = re.compile(r"M?[0-9]{14}")
+QR_UNREADABLE = "unreadable"
 
 
 class UploadRejected(Exception):
@@ -47,9 +54,57 @@ def display_name(filename: str | None) -> str:
 
 
 def store_scan(
-    application: Application, stream: BinaryIO, filename: str | None, origin: Origin
+    filing: Application | ManagerChange, stream: BinaryIO, filename: str | None, origin: Origin
 ) -> PaperScan:
-    """Keep an uploaded scan and put the application in the help desk's queue."""
+    """Keep an uploaded scan of an application's or a change's form; queue it for review.
+
+    The QR code on the scan is read and compared with the filing's number: a scan of
+    another filing's form is refused; one whose code cannot be read is kept and flagged.
+    """
+    data, content_type, extension = _checked_upload(stream)
+    number = filing.change_no if isinstance(filing, ManagerChange) else filing.application_no
+    qr_status = _match_qr(data, content_type, number)
+    stored_name = secrets.token_hex(16) + extension
+    path = upload_dir() / stored_name
+    path.write_bytes(data)
+    path.chmod(0o600)
+    scan = PaperScan(
+        stored_name=stored_name,
+        original_name=display_name(filename),
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        qr_status=qr_status,
+    )
+    if isinstance(filing, ManagerChange):
+        scan.change_id = filing.id
+        _queue_change(filing)
+    else:
+        scan.application_id = filing.id
+        _queue_application(filing)
+    db.session.add(scan)
+    record_event(
+        "verification.paper_uploaded",
+        subject_type="manager_change" if isinstance(filing, ManagerChange) else "application",
+        subject_id=number,
+        origin=origin,
+        actor_account_id=(
+            filing.filed_by_id if isinstance(filing, ManagerChange) else filing.account_id
+        ),
+        institution_id=filing.institution_id,
+        detail={"sha256": scan.sha256, "size": scan.size, "type": content_type, "qr": qr_status},
+    )
+    try:
+        db.session.commit()
+    except Exception:
+        # No file stays behind for a row the database refused.
+        path.unlink(missing_ok=True)
+        raise
+    return scan
+
+
+def _checked_upload(stream: BinaryIO) -> tuple[bytes, str, str]:
+    """The uploaded bytes, their type and extension; UploadRejected if not acceptable."""
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     data = stream.read(limit + 1)
     if not data:
@@ -61,37 +116,43 @@ def store_scan(
     kind = detect_type(data[:16])
     if kind is None:
         raise UploadRejected(_l("只接受 PDF、JPEG 或 PNG 的掃描檔，這個檔案不是其中一種。"))
-    content_type, extension = kind
-    stored_name = secrets.token_hex(16) + extension
-    path = upload_dir() / stored_name
-    path.write_bytes(data)
-    path.chmod(0o600)
-    scan = PaperScan(
-        application_id=application.id,
-        stored_name=stored_name,
-        original_name=display_name(filename),
-        content_type=content_type,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-    db.session.add(scan)
+    return data, *kind
+
+
+def _match_qr(data: bytes, content_type: str, number: str) -> str:
+    """ "matched", or "unreadable"; a scan of another filing's form is refused at once."""
+    texts = [text.strip() for text in qr.read_qr_texts(data, content_type)]
+    if number in texts:
+        return QR_MATCHED
+    # Only a code that is some filing's number says "wrong form"; any other code on the page
+    # (a scanner's own label, say) says nothing about it.
+    texts = [text for text in texts if FILING_NUMBER.fullmatch(text)]
+    if texts:
+        raise UploadRejected(
+            _l(
+                "這份掃描檔上的 QR Code 是編號 %(found)s 的申請表，不是本件（%(number)s）。"
+                "請上傳本件申請表用印後的掃描檔。",
+                found=texts[0][:20],
+                number=number,
+            )
+        )
+    return QR_UNREADABLE
+
+
+def _queue_application(application: Application) -> None:
     if application.state is not ApplicationState.AWAITING_PAPER_REVIEW:
         # A better scan sent while the review waits keeps its place and due date in the queue.
         application.step_started_at = utcnow()
     application.state = ApplicationState.AWAITING_PAPER_REVIEW
     application.refusal_reason = None
     application.account.state = AccountState.PENDING
-    record_event(
-        "verification.paper_uploaded",
-        subject_type="application",
-        subject_id=application.application_no,
-        origin=origin,
-        actor_account_id=application.account_id,
-        institution_id=application.institution_id,
-        detail={"sha256": scan.sha256, "size": scan.size, "type": content_type},
-    )
-    db.session.commit()
-    return scan
+
+
+def _queue_change(change: ManagerChange) -> None:
+    if change.state is not ChangeState.AWAITING_PAPER_REVIEW:
+        change.step_started_at = utcnow()
+    change.state = ChangeState.AWAITING_PAPER_REVIEW
+    change.refusal_reason = None
 
 
 def upload_dir() -> Path:
@@ -141,12 +202,11 @@ def preview_png(scan: PaperScan) -> Path | None:
     return target
 
 
-def scans_of(application: Application) -> list[PaperScan]:
-    """Every scan uploaded for the application, newest first."""
+def scans_of(filing: Application | ManagerChange) -> list[PaperScan]:
+    """Every scan uploaded for the application or change, newest first."""
+    column = PaperScan.change_id if isinstance(filing, ManagerChange) else PaperScan.application_id
     return list(
         db.session.scalars(
-            select(PaperScan)
-            .where(PaperScan.application_id == application.id)
-            .order_by(PaperScan.id.desc())
+            select(PaperScan).where(column == filing.id).order_by(PaperScan.id.desc())
         )
     )

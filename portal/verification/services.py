@@ -19,7 +19,9 @@ from sqlalchemy import Row, bindparam, select, update
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
+from portal.changes.models import ManagerChange
 from portal.db_types import utcnow
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
@@ -34,8 +36,10 @@ from portal.verification.models import CardChallenge
 CHALLENGE_BYTES = 32
 
 
-class VerificationRefused(Exception):
+class VerificationRefused(DomainError):
     """The card answer was not accepted; `code` is stable, `message` is for the clerk."""
+
+    status = 422
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code)
@@ -77,17 +81,19 @@ def _awaits_verification(role: Role | None, state: ApplicationState) -> bool:
 CHALLENGE_REUSE_MIN_SECONDS = 120
 
 
-def issue_challenge(application: Application) -> IssuedChallenge:
-    """A random challenge for this application, valid for CARD_CHALLENGE_SECONDS.
+def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
+    """A random challenge for this application or change, valid for CARD_CHALLENGE_SECONDS.
 
     An unused one with time left is handed out again: reloading the page, or opening it in
     a second tab, must not add a row each time. Each is still answered once only.
     """
     now = utcnow()
+    is_change = isinstance(filing, ManagerChange)
+    bound_to = CardChallenge.change_id if is_change else CardChallenge.application_id
     unused = db.session.scalar(
         select(CardChallenge)
         .where(
-            CardChallenge.application_id == application.id,
+            bound_to == filing.id,
             CardChallenge.used_at.is_(None),
             CardChallenge.expires_at > now + timedelta(seconds=CHALLENGE_REUSE_MIN_SECONDS),
         )
@@ -99,7 +105,8 @@ def issue_challenge(application: Application) -> IssuedChallenge:
     nonce = base64.b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii")
     seconds = current_app.config["CARD_CHALLENGE_SECONDS"]
     challenge = CardChallenge(
-        application_id=application.id,
+        application_id=None if is_change else filing.id,
+        change_id=filing.id if is_change else None,
         nonce=nonce,
         expires_at=now + timedelta(seconds=seconds),
     )
@@ -212,6 +219,49 @@ def _use_challenge(application_id: int, challenge_id: int, now: datetime) -> str
     else:
         code = "challenge_expired"
     raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
+
+
+def check_change_card(
+    change: ManagerChange,
+    challenge_id: int,
+    certificate_der: bytes,
+    signature: bytes,
+    now: datetime,
+) -> VerifiedCard:
+    """Use up the change's challenge and check the card's answer; VerificationRefused if not.
+
+    Runs inside the transaction that applies the change, which holds the change's row lock.
+    """
+    claimed = db.session.scalar(
+        update(CardChallenge)
+        .where(
+            CardChallenge.id == challenge_id,
+            CardChallenge.change_id == change.id,
+            CardChallenge.used_at.is_(None),
+            CardChallenge.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(CardChallenge.nonce)
+    )
+    if claimed is None:
+        challenge = db.session.get(CardChallenge, challenge_id)
+        if challenge is None or challenge.change_id != change.id:
+            code = "challenge_unknown"
+        elif challenge.used_at is not None:
+            code = "challenge_used"
+        else:
+            code = "challenge_expired"
+        raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
+    return _check_card(change.institution.code, claimed, certificate_der, signature, now)
+
+
+def use_up_challenge(challenge_id: int, now: datetime) -> None:
+    """Mark a challenge used after a refused answer, so it is never tried again."""
+    db.session.execute(
+        update(CardChallenge)
+        .where(CardChallenge.id == challenge_id, CardChallenge.used_at.is_(None))
+        .values(used_at=now)
+    )
 
 
 def _check_card(

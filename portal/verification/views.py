@@ -51,11 +51,14 @@ def _render_card_page(application: Application, refusal: str | None = None, stat
         challenge = services.issue_challenge(application)
     return render_template(
         "verification/card.html",
-        application=application,
+        filing_no=application.application_no,
+        institution=application.institution,
         challenge=challenge,
         refusal=refusal,
         helper_url=current_app.config["CARD_HELPER_URL"],
         pin_lengths=PIN_LENGTHS,
+        answer_url=url_for("verification.card_answer"),
+        paper_url=url_for("verification.paper"),
     ), status
 
 
@@ -149,7 +152,7 @@ def form_data(application: Application) -> ManagerFormData:
         username=account.username,
         applicant_name=account.name,
         national_id_display=mask_national_id(decrypt_national_id(account.national_id_encrypted)),
-        department="",
+        department=account.department or "",
         phone_area=area,
         phone_number=number,
         phone_extension=extension,

@@ -14,10 +14,12 @@ from sqlalchemy import func, select
 from portal.accounts.models import AccountState, Role, StaffRole
 from portal.audit.models import AuditEvent
 from portal.extensions import db
+from portal.printing import render_manager_form
 from portal.registration.models import Application, ApplicationState
 from portal.security.encryption import decrypt_text
 from portal.verification.models import PaperScan
-from tests import factories
+from portal.verification.views import form_data
+from tests import factories, scanner
 from tests.functional.auth_helpers import login, login_staff, post_form
 from tests.functional.helpers import at_once, csrf_token, text_of
 
@@ -44,6 +46,7 @@ def application(db_session, uploads):
         name="王小美",
         email="wang@example.org",
         phone="02-23456789#12",
+        department="家醫科",
     )
     return factories.application(manager)
 
@@ -88,6 +91,7 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
         "B12345****",
     ):
         assert expected in text
+    assert re.search(r"機構、部門\s+家醫科", text), text
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
         check=True,
@@ -99,6 +103,13 @@ def test_printed_form_carries_the_application(client, application, tmp_path):
         check=True,
     ).stdout.strip()
     assert qr == application.application_no
+
+
+def test_paper_page_offers_the_blank_form_too(client, application):
+    unlock(client, application)
+    html = client.get("/verification/paper").get_data(as_text=True)
+    assert "要手寫填表者" in text_of(html, "blank-form-download")
+    assert 'href="/downloads/manager-change-form.pdf"' in html
 
 
 def test_upload_of_exactly_ten_mib_goes_to_the_queue(client, application, uploads, db_session):
@@ -291,9 +302,6 @@ def test_detail_shows_the_scan_and_reveals_the_id_on_record(
 
 
 def test_preview_of_a_real_pdf_scan(client, reviewer, application, db_session):
-    from portal.printing import render_manager_form
-    from portal.verification.views import form_data
-
     unlock(client, application)
     upload(client, render_manager_form(form_data(application)), "stamped.pdf")
     login_staff(client, reviewer)
@@ -322,7 +330,15 @@ def test_refusal_then_new_upload_then_approval(
     assert upload(applicant, PNG, "clear.png").status_code == 303
     db_session.expire_all()
     assert application.state is ApplicationState.AWAITING_PAPER_REVIEW
-    post_form(client, path, f"{path}/decision", {"decision": "approve"})
+    unconfirmed = post_form(client, path, f"{path}/decision", {"decision": "approve"})
+    assert unconfirmed.status_code == 422
+    assert "請先勾選確認" in text_of(unconfirmed.get_data(as_text=True), "confirm-error")
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_PAPER_REVIEW
+    approved = post_form(
+        client, path, f"{path}/decision", {"decision": "approve", "confirm": "yes"}
+    )
+    assert "已核准" in client.get(approved.headers["Location"]).get_data(as_text=True)
     db_session.expire_all()
     assert application.state is ApplicationState.APPROVED
     assert application.account.state is AccountState.ACTIVE
@@ -348,7 +364,7 @@ def test_two_reviewers_at_once_make_one_decision(live_app, tmp_path):
         )
     for client, decision in zip(clients, ("approve", "refuse"), strict=True):
         token = csrf_token(client.get(f"/review/{application_id}").get_data(as_text=True))
-        data = {"csrf_token": token, "decision": decision, "reason": "重複"}
+        data = {"csrf_token": token, "decision": decision, "reason": "重複", "confirm": "yes"}
         posts.append(partial(client.post, f"/review/{application_id}/decision", data=data))
     results = at_once(*posts)
     assert all(response.status_code == 303 for response in results)
@@ -383,3 +399,19 @@ def test_help_desk_only(client, application, db_session):
         )
         is None
     )
+
+
+def test_a_scan_of_another_applications_form_is_refused(client, application, db_session):
+    """Form A too: the QR code on the scan must be this application's number."""
+    other = factories.application(
+        factories.account(institution=application.institution, role=Role.MANAGER)
+    )
+    unlock(client, application)
+    own_pdf = client.get("/verification/paper/form.pdf").data
+    other_pdf = render_manager_form(form_data(other))
+    wrong = upload(client, scanner.jpeg(scanner.scan(other_pdf)), "other.jpg")
+    assert wrong.status_code == 422
+    assert other.application_no in text_of(wrong.get_data(as_text=True), "scan-error")
+    assert upload(client, scanner.jpeg(scanner.scan(own_pdf)), "mine.jpg").status_code == 303
+    scan = db_session.scalar(select(PaperScan).where(PaperScan.application_id == application.id))
+    assert scan.qr_status == "matched"

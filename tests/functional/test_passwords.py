@@ -10,7 +10,7 @@ from portal.accounts.models import AccountState
 from portal.db_types import utcnow
 from tests import factories
 from tests.functional.auth_helpers import login, post_form
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import csrf_token, input_value, text_of
 
 NEW_PASSWORD = "Rb7#tq!Lx9*v"
 HX = {"HX-Request": "true"}
@@ -159,6 +159,39 @@ def test_change_contact_validates_and_tells_the_old_address(client, person, smtp
     assert 'value="0912-345678"' in page
     [notice] = smtp_sink.wait_for(1)
     assert notice["To"] == "wu@example.org"
+
+
+def test_department_is_shown_and_changed_on_my_account(client, person, db_session):
+    person.department = "家醫科"
+    db_session.flush()
+    login(client, "wu.reset")
+    page = client.get("/account").get_data(as_text=True)
+    assert input_value(page, "department") == "家醫科"
+    assert 'aria-describedby="department-error department-hint"' in page
+    contact = {"email": "wu@new.example.org", "phone": "04-22345678#12", "mobile": ""}
+    too_long = post_form(
+        client, "/account", "/account/contact", {**contact, "department": "科" * 101}
+    )
+    assert too_long.status_code == 422
+    html = too_long.get_data(as_text=True)
+    assert "機構、部門最多 100 個字" in text_of(html, "department-error")
+    assert input_value(html, "email") == "wu@new.example.org"
+    assert input_value(html, "phone") == "04-22345678#12"
+    assert input_value(html, "department") == "科" * 101
+    db_session.refresh(person)
+    assert person.email == "wu@example.org" and person.department == "家醫科"
+    changed = post_form(
+        client, "/account", "/account/contact", {**contact, "department": " 社區醫學部 "}
+    )
+    assert changed.status_code == 303
+    assert input_value(client.get("/account").get_data(as_text=True), "department") == "社區醫學部"
+    db_session.refresh(person)
+    assert person.department == "社區醫學部"
+    cleared = post_form(client, "/account", "/account/contact", {**contact, "department": ""})
+    assert cleared.status_code == 303
+    db_session.refresh(person)
+    assert person.department is None
+    assert input_value(client.get("/account").get_data(as_text=True), "department") == ""
 
 
 def test_account_meter_as_fragment_and_full_page(client, person):

@@ -30,6 +30,7 @@ def valid_form(client, **overrides) -> dict:
         "password_confirm": factories.STRONG_PASSWORD,
         "national_id": "A123456789",
         "name": "陳小明",
+        "department": "家醫科",
         "phone": "02-12345678#123",
         "mobile": "0912-345678",
         "email": "chen@example.org",
@@ -54,6 +55,7 @@ def test_registration_page_has_the_contract_fields(client):
         "password_confirm",
         "national_id",
         "name",
+        "department",
         "phone",
         "mobile",
         "email",
@@ -90,6 +92,17 @@ def test_manager_application_is_stored_with_requests_and_mail(
     [mail] = smtp_sink.wait_for(1)
     assert mail["To"] == "chen@example.org"
     assert number in mail["Subject"] and number in mail.get_content()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("  家醫科  ", "家醫科"), ("家" * 100, "家" * 100), ("", None), ("   ", None)],
+)
+def test_department_is_stored_trimmed_and_optional(client, clinic, db_session, typed, stored):
+    form = valid_form(client, institution_code=clinic.code, department=typed)
+    assert client.post("/register", data=form).status_code == 303
+    account = db_session.scalar(select(Account).where(Account.username == "chen.clinic01"))
+    assert account.department == stored
 
 
 def test_double_submission_makes_one_application(client, clinic, db_session, smtp_sink):
@@ -190,6 +203,7 @@ def test_unknown_institution_and_subsystem(client):
         ("password", "Tz9kqWmx2abc", "密碼不符規則：含特殊字元"),
         ("password", "Tz9*kq$Wm!x2", "只用英文字母、數字"),
         ("institution_code", "12345", "10 位數字"),
+        ("department", "家" * 101, "機構、部門最多 100 個字"),
     ],
 )
 def test_invalid_field_gets_message_next_to_it_and_keeps_input(
@@ -205,6 +219,7 @@ def test_invalid_field_gets_message_next_to_it_and_keeps_input(
     assert f'aria-describedby="{field}-error' in html
     assert input_value(html, "name") == "陳小明"
     assert input_value(html, "email") == form["email"]
+    assert input_value(html, "department") == form["department"]
     assert factories.STRONG_PASSWORD not in html
 
 
