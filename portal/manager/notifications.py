@@ -36,7 +36,7 @@ def send_reactivated(account: Account) -> bool:
     body = render_template(
         "manager/email/reactivated.txt",
         account=account,
-        login_url=url_for("auth.login", _external=True),
+        login_url=external_url("auth.login"),
     )
     return send_mail(account.email, _("您的帳號已重新啟用"), body)
 

@@ -146,7 +146,7 @@ def test_a_deactivated_user_is_reactivated_and_told(client, manager, clinic, db_
     assert event.actor_account_id == manager.id and event.subject_id == str(gone.id)
     [mail] = smtp_sink.wait_for(1)
     assert mail["To"] == "l@x.org" and "重新啟用" in mail["Subject"]
-    assert "/login" in mail.get_content()
+    assert "http://portal.test/login" in mail.get_content()
     assert login(client.application.test_client(), "lee.back").status_code == 303
 
 
