@@ -305,7 +305,7 @@ def test_the_scan_must_carry_this_filings_qr_code(client, clinic, db_session):
     own_pdf = client.get(f"/manager-changes/{first.id}/form.pdf").data
     other_pdf = client.get(f"/manager-changes/{second.id}/form.pdf").data
 
-    wrong = upload(client, first, scanner.jpeg(scanner.scan(other_pdf)), "other.jpg")
+    wrong = upload(client, first, scanner.jpeg(scanner.scan(other_pdf, dpi=150)), "other.jpg")
     assert wrong.status_code == 422
     message = text_of(wrong.get_data(as_text=True), "scan-error")
     assert second.change_no in message and first.change_no in message
@@ -313,9 +313,15 @@ def test_the_scan_must_carry_this_filings_qr_code(client, clinic, db_session):
     assert first.state is ChangeState.AWAITING_VERIFICATION
 
     assert (
-        upload(client, first, scanner.image_pdf(scanner.scan(own_pdf)), "ok.pdf").status_code == 303
+        upload(
+            client, first, scanner.image_pdf(scanner.scan(own_pdf, dpi=150), dpi=150), "ok.pdf"
+        ).status_code
+        == 303
     )
-    assert upload(client, first, scanner.png(scanner.blank_page()), "blank.png").status_code == 303
+    assert (
+        upload(client, first, scanner.png(scanner.blank_page(dpi=100)), "blank.png").status_code
+        == 303
+    )
     statuses = [
         scan.qr_status
         for scan in db_session.scalars(
@@ -355,3 +361,40 @@ def test_progress_lookup_and_my_account_show_the_filing(client, clinic, db_sessi
         },
     )
     assert stranger.status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["deactivate", "promote", "demote", "handover"])
+def test_each_kind_goes_through_the_help_desk(client, clinic, db_session, kind):
+    fields = {
+        "deactivate": {"target_id": clinic["old"].id},
+        "promote": {"target_id": clinic["user"].id},
+        "demote": {"target_id": clinic["old"].id},
+        "handover": {
+            "target_id": clinic["old"].id,
+            "handover_action": "deactivate",
+            "successor_id": clinic["user"].id,
+        },
+    }[kind]
+    login(client, clinic["new"].username)
+    assert file_change(client, kind=kind, **fields).status_code == 303
+    change = filed(db_session)
+    pdf = client.get(f"/manager-changes/{change.id}/form.pdf").data
+    scan = scanner.jpeg(scanner.scan(pdf, dpi=150))
+    assert upload(client, change, scan, "scan.jpg").status_code == 303
+    helpdesk = client.application.test_client()
+    login_staff(helpdesk, factories.staff(StaffRole.HELP_DESK))
+    queue = helpdesk.get(f"/review?kind={kind}").get_data(as_text=True)
+    assert change.change_no in text_of(queue, "review-queue")
+    detail = helpdesk.get(f"/review/changes/{change.id}").get_data(as_text=True)
+    assert "QR Code 與申請編號相符" in detail
+    path = f"/review/changes/{change.id}"
+    post_form(helpdesk, path, f"{path}/decision", {"decision": "approve", "confirm": "yes"})
+    db_session.expire_all()
+    assert change.state is ChangeState.APPROVED
+    old, user = clinic["old"], clinic["user"]
+    assert {
+        "deactivate": old.state is AccountState.DEACTIVATED,
+        "promote": user.role is Role.MANAGER,
+        "demote": old.role is Role.GENERAL,
+        "handover": old.state is AccountState.DEACTIVATED and user.role is Role.MANAGER,
+    }[kind]
