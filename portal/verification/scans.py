@@ -17,7 +17,7 @@ from portal.changes.models import ChangeState, ManagerChange
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Application, ApplicationState
-from portal.verification import qr
+from portal.verification import qr, scan_checks
 from portal.verification.models import PaperScan
 
 # The first bytes that identify each accepted type; the file name and the browser's
@@ -58,10 +58,18 @@ def store_scan(
 ) -> PaperScan:
     """Keep an uploaded scan of an application's or a change's form; queue it for review.
 
-    The QR code on the scan is read and compared with the filing's number: a scan of
-    another filing's form is refused; one whose code cannot be read is kept and flagged.
+    The file is refused (UploadRejected) when it is not a PDF, JPEG or PNG or would cost
+    too much to draw (scan_checks). The QR code on the scan is read and compared with the
+    filing's number: a scan of another filing's form is refused; one whose code cannot be
+    read is kept and flagged.
     """
     data, content_type, extension = _checked_upload(stream)
+    try:
+        scan_checks.check_scan(
+            data, content_type, scan_checks.ScanLimits.from_config(current_app.config)
+        )
+    except scan_checks.ScanRefused as refusal:
+        raise UploadRejected(refusal.message) from refusal
     number = filing.change_no if isinstance(filing, ManagerChange) else filing.application_no
     qr_status = _match_qr(data, content_type, number)
     stored_name = secrets.token_hex(16) + extension
