@@ -3,7 +3,6 @@
 import hashlib
 import re
 import secrets
-import subprocess
 from pathlib import Path
 from typing import BinaryIO
 
@@ -173,41 +172,6 @@ def upload_dir() -> Path:
 def scan_path(scan: PaperScan) -> Path:
     """The stored file of a scan."""
     return upload_dir() / scan.stored_name
-
-
-def preview_png(scan: PaperScan) -> Path | None:
-    """A PNG of the scan's first page for the reviewer (made once with pdftoppm, cached).
-
-    None when the PDF cannot be drawn (it starts like a PDF but is damaged): the reviewer
-    still downloads the file itself.
-    """
-    source = scan_path(scan)
-    if scan.content_type != "application/pdf":
-        return source
-    target = source.with_suffix(".preview.png")
-    if not target.exists():
-        # pdftoppm (poppler-utils) adds ".png" to the prefix it is given.
-        drawn = subprocess.run(
-            [
-                "pdftoppm",
-                "-png",
-                "-r",
-                "80",
-                "-f",
-                "1",
-                "-l",
-                "1",
-                "-singlefile",
-                str(source),
-                str(target.with_suffix("").with_suffix(".preview")),
-            ],
-            check=False,
-            timeout=30,
-            capture_output=True,
-        )
-        if drawn.returncode != 0 or not target.exists():
-            return None
-    return target
 
 
 def scans_of(filing: Application | ManagerChange) -> list[PaperScan]:

@@ -6,10 +6,10 @@ import time
 
 import pikepdf
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from portal.accounts.models import Role, StaffRole
-from portal.audit.services import Origin
 from portal.changes.models import (
     ChangeAction,
     ChangeKind,
@@ -17,14 +17,15 @@ from portal.changes.models import (
     ManagerChange,
     ManagerChangeItem,
 )
+from portal.extensions import db
+from portal.verification import pdf_tools, previews, scans
 from portal.verification.models import PaperScan
 from tests import factories, hostile, scanner
-from tests.functional.auth_helpers import login
+from tests.functional.auth_helpers import login, login_staff
 from tests.functional.helpers import csrf_token, text_of
 
 # A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
 PNG = scanner.png(scanner.blank_page(dpi=10))
-ORIGIN = Origin(remote_addr="127.0.0.1", user_agent="pytest")
 
 
 @pytest.fixture
@@ -199,3 +200,83 @@ def test_a_change_refuses_a_costly_scan_too(client, change, uploads, db_session)
     assert response.status_code == 422
     assert "超過最長邊 450 公釐的上限" in text_of(response.get_data(as_text=True), "scan-error")
     assert scan_count(db_session) == 0 and files_in(uploads) == []
+
+
+def stored_before_the_checks(filing, data: bytes) -> PaperScan:
+    """A PDF scan on record from before uploads were checked, its file on disk."""
+    scan = PaperScan(
+        application_id=filing.id,
+        stored_name=f"legacy{filing.id}.pdf",
+        original_name="old.pdf",
+        content_type="application/pdf",
+        size=len(data),
+        sha256="0" * 64,
+    )
+    db.session.add(scan)
+    db.session.flush()
+    scans.scan_path(scan).write_bytes(data)
+    return scan
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.4\nnot really a pdf", hostile.pdf_with_costly_shading()],
+    ids=["damaged", "seconds-of-cpu-a-page"],
+)
+def test_a_scan_that_cannot_be_drawn_says_so_once_and_quickly(
+    client, reviewer, application, uploads, db_session, monkeypatch, data
+):
+    scan = stored_before_the_checks(application, data)
+    login_staff(client, reviewer)
+    url = f"/review/{application.id}/scans/{scan.id}/preview.png"
+    started = time.monotonic()
+    first = client.get(url)
+    assert time.monotonic() - started < pdf_tools.TIMEOUT_SECONDS + 2
+    assert first.status_code == 200 and first.mimetype == "image/svg+xml"
+    assert "無法預覽，請下載原檔查看" in first.get_data(as_text=True)
+
+    def must_not_draw(*_args):
+        raise AssertionError("drawn again")
+
+    # The failure is kept: neither the picture nor the page draws it again.
+    monkeypatch.setattr(pdf_tools, "pdftoppm", must_not_draw)
+    assert "無法預覽" in client.get(url).get_data(as_text=True)
+    html = client.get(f"/review/{application.id}").get_data(as_text=True)
+    assert text_of(html, f"scan-{scan.id}-unavailable") == "無法預覽，請下載原檔查看"
+    assert url not in html
+    assert client.get(f"/review/{application.id}/scans/{scan.id}").data == data
+
+
+def test_a_preview_is_bounded_in_pixels_and_drawn_once(
+    client, reviewer, application, uploads, db_session, monkeypatch
+):
+    # A page 5 metres square: drawn at 80 dpi, a 768 MB bitmap; the preview is 1,600 pixels.
+    scan = stored_before_the_checks(application, hostile.pdf_with_user_unit(1, (14_400, 14_400)))
+    login_staff(client, reviewer)
+    url = f"/review/{application.id}/scans/{scan.id}/preview.png"
+    first = client.get(url)
+    assert first.status_code == 200 and first.mimetype == "image/png"
+    assert max(Image.open(io.BytesIO(first.data)).size) == previews.PNG_LONG_SIDE
+    monkeypatch.setattr(pdf_tools, "pdftoppm", lambda *_args: b"drawn again")
+    assert client.get(url).data == first.data
+    assert f'src="{url}"' in client.get(f"/review/{application.id}").get_data(as_text=True)
+
+
+def test_a_change_scan_that_cannot_be_drawn_says_so(client, reviewer, change, uploads, db_session):
+    change.state = ChangeState.AWAITING_PAPER_REVIEW
+    scan = PaperScan(
+        change_id=change.id,
+        stored_name=f"legacy-change{change.id}.pdf",
+        original_name="old.pdf",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
+    )
+    db_session.add(scan)
+    db_session.flush()
+    scans.scan_path(scan).write_bytes(b"%PDF-1.4\n")
+    login_staff(client, reviewer)
+    url = f"/review/changes/{change.id}/scans/{scan.id}/preview.png"
+    assert "無法預覽" in client.get(url).get_data(as_text=True)
+    html = client.get(f"/review/changes/{change.id}").get_data(as_text=True)
+    assert text_of(html, f"scan-{scan.id}-unavailable") == "無法預覽，請下載原檔查看"
