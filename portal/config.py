@@ -140,6 +140,8 @@ class Config:
     UPLOAD_MAX_PDF_DECODED_BYTES = env_int("UPLOAD_MAX_PDF_DECODED_BYTES", 200 * 1024 * 1024)
     # A JPEG's or PNG's width × height: A4 at 600 dpi is 35 million.
     UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+    # Scans kept for one application or change, earlier uploads included.
+    UPLOAD_MAX_SCANS_PER_FILING = env_int("UPLOAD_MAX_SCANS_PER_FILING", 10)
 
     # Seconds each process searches its in-memory copy of the institution list before
     # reading it again (the list changes only by import; institutions/services.Directory).

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import AccountState
 from portal.audit.services import Origin, record_event
@@ -57,12 +57,13 @@ def store_scan(
 ) -> PaperScan:
     """Keep an uploaded scan of an application's or a change's form; queue it for review.
 
-    The file is refused (UploadRejected) when it is not a PDF, JPEG or PNG or would cost
-    too much to draw (scan_checks). The QR code on the scan is read and compared with the
-    filing's number: a scan of another filing's form is refused; one whose code cannot be
-    read is kept and flagged.
+    The file is refused (UploadRejected) when it is not a PDF, JPEG or PNG, would cost too
+    much to draw (scan_checks), or the filing already has UPLOAD_MAX_SCANS_PER_FILING scans.
+    The QR code on the scan is read and compared with the filing's number: a scan of
+    another filing's form is refused; one whose code cannot be read is kept and flagged.
     """
     data, content_type, extension = _checked_upload(stream)
+    _check_room(filing)
     try:
         scan_checks.check_scan(
             data, content_type, scan_checks.ScanLimits.from_config(current_app.config)
@@ -71,6 +72,10 @@ def store_scan(
         raise UploadRejected(refusal.message) from refusal
     number = filing.change_no if isinstance(filing, ManagerChange) else filing.application_no
     qr_status = _match_qr(data, content_type, number)
+    # Reading the QR code takes seconds; only now is the filing locked, so that two uploads
+    # at once cannot both take the last place.
+    _lock_filing(filing)
+    _check_room(filing)
     stored_name = secrets.token_hex(16) + extension
     path = upload_dir() / stored_name
     path.write_bytes(data)
@@ -108,6 +113,33 @@ def store_scan(
         path.unlink(missing_ok=True)
         raise
     return scan
+
+
+def _check_room(filing: Application | ManagerChange) -> None:
+    """UploadRejected when the filing has all the scans it may have."""
+    limit = current_app.config["UPLOAD_MAX_SCANS_PER_FILING"]
+    column = PaperScan.change_id if isinstance(filing, ManagerChange) else PaperScan.application_id
+    count = db.session.scalar(select(func.count()).where(column == filing.id))
+    if count >= limit:
+        raise UploadRejected(
+            _l(
+                "這件申請已上傳 %(count)d 份掃描檔，已達上限，不能再上傳。"
+                "如需協助，請聯絡系統服務窗口。",
+                count=count,
+            )
+        )
+
+
+def _lock_filing(filing: Application | ManagerChange) -> None:
+    """Lock the filing's row until the commit (SQLite serialises writers instead).
+
+    FOR NO KEY UPDATE, the lock the state change below takes anyway: the scan's own
+    foreign key (a KEY SHARE lock) does not wait for it.
+    """
+    model = type(filing)
+    db.session.execute(
+        select(model.id).where(model.id == filing.id).with_for_update(key_share=True)
+    )
 
 
 def _checked_upload(stream: BinaryIO) -> tuple[bytes, str, str]:

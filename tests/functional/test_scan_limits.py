@@ -3,6 +3,7 @@ limited, previewed within limits, and never a file left behind by a refused row.
 
 import io
 import time
+from functools import partial
 
 import pikepdf
 import pytest
@@ -22,7 +23,7 @@ from portal.verification import pdf_tools, previews, scans
 from portal.verification.models import PaperScan
 from tests import factories, hostile, scanner
 from tests.functional.auth_helpers import login, login_staff
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import at_once, csrf_token, text_of
 
 # A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
 PNG = scanner.png(scanner.blank_page(dpi=10))
@@ -202,6 +203,22 @@ def test_a_change_refuses_a_costly_scan_too(client, change, uploads, db_session)
     assert scan_count(db_session) == 0 and files_in(uploads) == []
 
 
+def test_the_eleventh_scan_of_a_filing_is_refused(applicant, application, uploads, db_session):
+    for number in range(10):
+        assert upload(applicant, PNG, f"scan{number}.png").status_code == 303
+    eleventh = upload(applicant, PNG, "scan10.png")
+    assert eleventh.status_code == 422
+    assert "已上傳 10 份掃描檔，已達上限" in text_of(eleventh.get_data(as_text=True), "scan-error")
+    assert scan_count(db_session) == 10 and len(files_in(uploads)) == 10
+
+
+def test_a_change_has_its_cap_too(client, change, uploads, db_session, settings):
+    settings["UPLOAD_MAX_SCANS_PER_FILING"] = 2
+    login(client, change.filed_by.username)
+    assert [upload_to_change(client, change, PNG).status_code for _ in range(3)] == [303, 303, 422]
+    assert scan_count(db_session) == 2 and len(files_in(uploads)) == 2
+
+
 def stored_before_the_checks(filing, data: bytes) -> PaperScan:
     """A PDF scan on record from before uploads were checked, its file on disk."""
     scan = PaperScan(
@@ -280,3 +297,53 @@ def test_a_change_scan_that_cannot_be_drawn_says_so(client, reviewer, change, up
     assert "無法預覽" in client.get(url).get_data(as_text=True)
     html = client.get(f"/review/changes/{change.id}").get_data(as_text=True)
     assert text_of(html, f"scan-{scan.id}-unavailable") == "無法預覽，請下載原檔查看"
+
+
+def test_two_uploads_at_once_cannot_both_take_the_last_place(live_app, tmp_path, monkeypatch):
+    live_app.config["UPLOAD_DIR"] = str(tmp_path)
+    with live_app.app_context():
+        manager = factories.account(role=Role.MANAGER, national_id="B123456780")
+        application = factories.application(manager)
+        for index in range(9):
+            scan = factories.paper_scan(application)
+            scan.stored_name = f"earlier{index}.png"
+        db.session.commit()
+        number, application_id = application.application_no, application.id
+    original = scans._match_qr
+
+    def lingering(*args):
+        # Both requests are past the first count before either commits.
+        result = original(*args)
+        time.sleep(0.5)
+        return result
+
+    monkeypatch.setattr(scans, "_match_qr", lingering)
+    clients = [live_app.test_client(), live_app.test_client()]
+    posts = []
+    for client in clients:
+        page = client.get("/applications/status").get_data(as_text=True)
+        client.post(
+            "/applications/status",
+            data={
+                "csrf_token": csrf_token(page),
+                "application_no": number,
+                "national_id": "B123456780",
+            },
+        )
+        token = csrf_token(client.get("/verification/paper").get_data(as_text=True))
+        posts.append(
+            partial(
+                client.post,
+                "/verification/paper",
+                data={"csrf_token": token, "scan": (io.BytesIO(PNG), "last.png")},
+                content_type="multipart/form-data",
+            )
+        )
+    results = at_once(*posts)
+    assert sorted(response.status_code for response in results) == [303, 422]
+    with live_app.app_context():
+        kept = db.session.scalar(
+            select(func.count()).where(PaperScan.application_id == application_id)
+        )
+        assert kept == 10
+    assert len(list(tmp_path.iterdir())) == 1
