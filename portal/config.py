@@ -142,6 +142,8 @@ class Config:
     UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
     # Scans kept for one application or change, earlier uploads included.
     UPLOAD_MAX_SCANS_PER_FILING = env_int("UPLOAD_MAX_SCANS_PER_FILING", 10)
+    # Upload attempts per address, accepted or refused: each costs seconds of checks.
+    RATELIMIT_SCAN_UPLOAD = env_str("RATELIMIT_SCAN_UPLOAD", "20 per hour")
 
     # Seconds each process searches its in-memory copy of the institution list before
     # reading it again (the list changes only by import; institutions/services.Directory).

@@ -26,7 +26,7 @@ from portal.changes.progress import change_progress
 from portal.rendering import allows_large_body, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge
-from portal.verification.views import PIN_LENGTHS
+from portal.verification.views import PIN_LENGTHS, upload_limit
 
 bp = Blueprint("changes", __name__, template_folder="templates", url_prefix="/manager-changes")
 
@@ -140,6 +140,7 @@ def form_pdf(change_id: int):
 
 @bp.post("/<int:change_id>/scans")
 @institution_member_required
+@upload_limit
 @allows_large_body("UPLOAD_MAX_BYTES")
 def upload(change_id: int):
     """Upload the stamped scan; the QR code on it must be this filing's."""

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from portal.extensions import limiter
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form, split_phone
@@ -33,6 +34,10 @@ SESSION_KEY = "verifying_application_no"
 # The PIN lengths card.js checks before anything is sent: those the card helper accepts
 # (card_helper.backends.base; the helper never imports the portal, nor the portal it).
 PIN_LENGTHS = range(4, 16 + 1)
+# Uploads of stamped scans, here and for manager changes, counted together per address.
+upload_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_SCAN_UPLOAD"], scope="scan_upload", methods=["POST"]
+)
 
 
 def allow_verification(application_no: str) -> None:
@@ -161,6 +166,7 @@ def form_data(application: Application) -> ManagerFormData:
 
 
 @bp.post("/paper")
+@upload_limit
 @allows_large_body("UPLOAD_MAX_BYTES")
 def paper_upload():
     """Upload the stamped scan (PDF, JPEG or PNG, at most UPLOAD_MAX_BYTES)."""

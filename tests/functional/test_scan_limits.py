@@ -2,6 +2,7 @@
 limited, previewed within limits, and never a file left behind by a refused row."""
 
 import io
+import re
 import time
 from functools import partial
 
@@ -217,6 +218,22 @@ def test_a_change_has_its_cap_too(client, change, uploads, db_session, settings)
     login(client, change.filed_by.username)
     assert [upload_to_change(client, change, PNG).status_code for _ in range(3)] == [303, 303, 422]
     assert scan_count(db_session) == 2 and len(files_in(uploads)) == 2
+
+
+def test_uploads_are_rate_limited_and_the_refusal_says_when(
+    applicant, application, change, uploads, db_session, settings
+):
+    settings["RATELIMIT_SCAN_UPLOAD"] = "2 per hour"
+    assert upload(applicant, PNG, "first.png").status_code == 303
+    # Both upload forms count against one limit: another filing from the same address.
+    login(applicant, change.filed_by.username)
+    assert upload_to_change(applicant, change, PNG).status_code == 303
+    refused = upload_to_change(applicant, change, PNG)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    retry_at = text_of(refused.get_data(as_text=True), "retry-at")
+    assert re.fullmatch(r"請於 (\d{4}-\d{2}-\d{2} )?\d{2}:\d{2} 後再試。", retry_at), retry_at
+    assert scan_count(db_session) == 2
 
 
 def stored_before_the_checks(filing, data: bytes) -> PaperScan:
