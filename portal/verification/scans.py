@@ -1,6 +1,7 @@
 """Stamped scans: checked by content, stored outside the web root under random names."""
 
 import hashlib
+import os
 import re
 import secrets
 from pathlib import Path
@@ -61,6 +62,7 @@ def store_scan(
     much to draw (scan_checks), or the filing already has UPLOAD_MAX_SCANS_PER_FILING scans.
     The QR code on the scan is read and compared with the filing's number: a scan of
     another filing's form is refused; one whose code cannot be read is kept and flagged.
+    Every refusal comes before anything is written to disk.
     """
     data, content_type, extension = _checked_upload(stream)
     _check_room(filing)
@@ -70,24 +72,32 @@ def store_scan(
         )
     except scan_checks.ScanRefused as refusal:
         raise UploadRejected(refusal.message) from refusal
-    number = filing.change_no if isinstance(filing, ManagerChange) else filing.application_no
-    qr_status = _match_qr(data, content_type, number)
+    qr_status = _match_qr(data, content_type, _filing_number(filing))
     # Reading the QR code takes seconds; only now is the filing locked, so that two uploads
     # at once cannot both take the last place.
     _lock_filing(filing)
     _check_room(filing)
-    stored_name = secrets.token_hex(16) + extension
-    path = upload_dir() / stored_name
-    path.write_bytes(data)
-    path.chmod(0o600)
     scan = PaperScan(
-        stored_name=stored_name,
+        stored_name=secrets.token_hex(16) + extension,
         original_name=display_name(filename),
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
         qr_status=qr_status,
     )
+    _queue(filing, scan, origin)
+    # The database sees the row before the file exists: a row it refuses leaves no file.
+    db.session.flush()
+    _write_then_commit(upload_dir() / scan.stored_name, data)
+    return scan
+
+
+def _filing_number(filing: Application | ManagerChange) -> str:
+    return filing.change_no if isinstance(filing, ManagerChange) else filing.application_no
+
+
+def _queue(filing: Application | ManagerChange, scan: PaperScan, origin: Origin) -> None:
+    """Attach the scan to its filing, queue the filing for review, and audit the upload."""
     if isinstance(filing, ManagerChange):
         scan.change_id = filing.id
         _queue_change(filing)
@@ -98,21 +108,35 @@ def store_scan(
     record_event(
         "verification.paper_uploaded",
         subject_type="manager_change" if isinstance(filing, ManagerChange) else "application",
-        subject_id=number,
+        subject_id=_filing_number(filing),
         origin=origin,
         actor_account_id=(
             filing.filed_by_id if isinstance(filing, ManagerChange) else filing.account_id
         ),
         institution_id=filing.institution_id,
-        detail={"sha256": scan.sha256, "size": scan.size, "type": content_type, "qr": qr_status},
+        detail={
+            "sha256": scan.sha256,
+            "size": scan.size,
+            "type": scan.content_type,
+            "qr": scan.qr_status,
+        },
     )
+
+
+def _write_then_commit(path: Path, data: bytes) -> None:
+    """Write the scan's file, then commit; no file stays behind if either fails."""
+    created = False
     try:
+        # O_EXCL: a name already taken is an error, never another scan's file overwritten.
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        created = True
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
         db.session.commit()
-    except Exception:
-        # No file stays behind for a row the database refused.
-        path.unlink(missing_ok=True)
+    except BaseException:  # a full disk, a refused commit, a worker stopped mid-way
+        if created:
+            path.unlink(missing_ok=True)
         raise
-    return scan
 
 
 def _check_room(filing: Application | ManagerChange) -> None:

@@ -1,7 +1,9 @@
 """Scans that would stall the server or fill its disk: refused at upload, capped, rate
 limited, previewed within limits, and never a file left behind by a refused row."""
 
+import errno
 import io
+import os
 import re
 import time
 from functools import partial
@@ -10,8 +12,10 @@ import pikepdf
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import Role, StaffRole
+from portal.audit.services import Origin
 from portal.changes.models import (
     ChangeAction,
     ChangeKind,
@@ -28,6 +32,7 @@ from tests.functional.helpers import at_once, csrf_token, text_of
 
 # A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
 PNG = scanner.png(scanner.blank_page(dpi=10))
+ORIGIN = Origin(remote_addr="127.0.0.1", user_agent="pytest")
 
 
 @pytest.fixture
@@ -234,6 +239,68 @@ def test_uploads_are_rate_limited_and_the_refusal_says_when(
     retry_at = text_of(refused.get_data(as_text=True), "retry-at")
     assert re.fullmatch(r"請於 (\d{4}-\d{2}-\d{2} )?\d{2}:\d{2} 後再試。", retry_at), retry_at
     assert scan_count(db_session) == 2
+
+
+def test_no_file_stays_when_the_commit_fails(application, uploads, db_session, monkeypatch):
+    def refused() -> None:
+        raise IntegrityError("COMMIT", {}, Exception("the database said no"))
+
+    monkeypatch.setattr(db.session, "commit", refused)
+    with pytest.raises(IntegrityError):
+        scans.store_scan(application, io.BytesIO(PNG), "scan.png", ORIGIN)
+    assert files_in(uploads) == []
+
+
+def test_a_row_the_database_refuses_never_touches_another_scans_file(
+    application, uploads, db_session, monkeypatch
+):
+    kept = scans.store_scan(application, io.BytesIO(PNG), "first.png", ORIGIN)
+    # The next random name is the same: the unique stored name makes the database refuse.
+    monkeypatch.setattr(scans.secrets, "token_hex", lambda _size: kept.stored_name[:-4])
+    other = scanner.png(scanner.blank_page(dpi=12))
+    with pytest.raises(IntegrityError):
+        scans.store_scan(application, io.BytesIO(other), "next.png", ORIGIN)
+    db_session.rollback()
+    assert files_in(uploads) == [kept.stored_name]
+    assert (uploads / kept.stored_name).read_bytes() == PNG
+
+
+class FullDisk:
+    """A file on a disk that fills up after its first 100 bytes."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+
+    def write(self, data) -> int:
+        self.file.write(bytes(data[:100]))
+        self.file.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exception) -> None:
+        self.close()
+
+
+def test_a_full_disk_leaves_no_partial_file(application, uploads, db_session, monkeypatch):
+    real_open = io.open
+
+    def opening(file, mode="r", *args, **kwargs):
+        """Files opened for writing under the upload folder are on a full disk."""
+        opened = real_open(file, mode, *args, **kwargs)
+        path = os.readlink(f"/proc/self/fd/{opened.fileno()}")
+        writing = any(letter in mode for letter in "wxa")
+        return FullDisk(opened) if writing and path.startswith(str(uploads)) else opened
+
+    monkeypatch.setattr(io, "open", opening)
+    with pytest.raises(OSError, match="No space left"):
+        scans.store_scan(application, io.BytesIO(PNG), "scan.png", ORIGIN)
+    monkeypatch.undo()
+    assert files_in(uploads) == []
 
 
 def stored_before_the_checks(filing, data: bytes) -> PaperScan:
