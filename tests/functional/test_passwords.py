@@ -209,6 +209,20 @@ def test_account_meter_as_fragment_and_full_page(client, person):
     assert text_of(page.get_data(as_text=True), "password-strength") == "強"
 
 
+def test_account_meter_never_calls_a_refused_password_strong(client, person):
+    login(client, "wu.reset")
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    for headers in ({**HX, "X-CSRFToken": token}, {}):
+        html = client.post(
+            "/password/strength",
+            data={"password": "Clinic@Chen$2026", "csrf_token": token},
+            headers=headers,
+        ).get_data(as_text=True)
+        assert text_of(html, "password-strength") == "不符合規則"
+        assert "meter-strong" not in html
+        assert 'class="unmet" data-rule="charset"' in html
+
+
 def test_account_meter_needs_an_account(client, db_session):
     token = csrf_token(client.get("/login").get_data(as_text=True))
     assert client.post("/password/strength", data={"csrf_token": token}).status_code == 401
