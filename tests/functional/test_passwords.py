@@ -146,7 +146,7 @@ def test_change_contact_validates_and_tells_the_old_address(client, person, smtp
     )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert "市話格式" in text_of(html, "phone-error")
+    assert "請寫上區碼" in text_of(html, "phone-error")
     assert 'value="wu@new.example.org"' in html
     good = post_form(
         client,
