@@ -173,12 +173,13 @@ def approve_from_the_queue(page: Page, number: str, page_problems) -> None:
     expect(page.locator("figure.scan figcaption")).to_contain_text("QR Code 與申請編號相符")
     expect(page.get_by_role("img", name="掃描檔預覽")).to_be_visible()
 
-    # Approving without the confirmation is refused next to the checkbox.
-    page_problems.expect_console_error(r"status of 422 .*/review/changes/\d+/decision\)$")
+    # Approving without the confirmation is refused next to the checkbox, which is in view
+    # although it lies below the scan.
+    page_problems.expect_console_error(r"status of 422 .*/review/changes/\d+/decision#decision\)$")
     page.get_by_role("button", name="核准", exact=True).click()
-    expect(page.locator("#confirm-error")).to_have_text(
-        "請先勾選確認已核對掃描檔上的關防與申請內容，再核准。"
-    )
+    confirm_error = page.locator("#confirm-error")
+    expect(confirm_error).to_have_text("請先勾選確認已核對掃描檔上的關防與申請內容，再核准。")
+    expect(confirm_error).to_be_in_viewport()
     page.get_by_label("我已核對掃描檔上的關防與申請內容").check()
     page.get_by_role("button", name="核准", exact=True).click()
     expect(page.locator("p.flash")).to_have_text(f"已核准 {number}，異動已生效。")
