@@ -166,8 +166,18 @@ def _render_card(change: ManagerChange, refusal: str | None = None, status: int 
         helper_url=current_app.config["CARD_HELPER_URL"],
         pin_lengths=PIN_LENGTHS,
         answer_url=url_for("changes.card_answer", change_id=change.id),
+        what=_describe(change),
         paper_url=url_for("changes.detail", change_id=change.id),
     ), status
+
+
+def _describe(change: ManagerChange) -> str:
+    """The filing in one line: its kind, and who becomes what."""
+    items = "、".join(
+        f"{item.account.name}（{item.account.username}）{ACTION_LABELS[item.action]}"
+        for item in change.items
+    )
+    return f"{KIND_LABELS[change.kind]}：{items}"
 
 
 @bp.get("/<int:change_id>/card")

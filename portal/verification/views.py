@@ -61,6 +61,7 @@ def _render_card_page(application: Application, refusal: str | None = None, stat
         pin_lengths=PIN_LENGTHS,
         answer_url=url_for("verification.card_answer"),
         paper_url=url_for("verification.paper"),
+        what=None,
     ), status
 
 
