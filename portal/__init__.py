@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.localtime import TAIPEI, local_date, local_now
+from portal.localtime import TAIPEI, local_date, local_datetime_text, local_now
 from portal.rendering import init_body_limits
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
@@ -179,9 +179,7 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
-    app.add_template_filter(
-        lambda moment: moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S"), "local_datetime"
-    )
+    app.add_template_filter(local_datetime_text, "local_datetime")
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -14,7 +14,7 @@ from portal.auth.session import current_session_token
 from portal.changes.labels import KIND_LABELS
 from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import changes_of
-from portal.identity.identifiers import mask_national_id, normalize_mobile
+from portal.identity.identifiers import mask_national_id
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
 from portal.security.national_ids import decrypt_national_id
@@ -85,12 +85,11 @@ def contact():
     form = ContactForm()
     if not form.validate_on_submit():
         return _render(contact_form=form, status=422)
-    mobile = normalize_mobile(form.mobile.data) if form.mobile.data else None
     old_email = update_contact(
         current_user,
         email=form.email.data.strip(),
-        phone=form.phone.data.strip(),
-        mobile=mobile,
+        phone=form.phone.data,  # the fields hold the stored forms of the numbers
+        mobile=form.mobile.data or None,
         department=form.department.data or None,
         origin=request_origin(),
     )

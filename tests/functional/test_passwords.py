@@ -146,7 +146,7 @@ def test_change_contact_validates_and_tells_the_old_address(client, person, smtp
     )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert "市話格式" in text_of(html, "phone-error")
+    assert "請寫上區碼" in text_of(html, "phone-error")
     assert 'value="wu@new.example.org"' in html
     good = post_form(
         client,
@@ -207,6 +207,20 @@ def test_account_meter_as_fragment_and_full_page(client, person):
     page = client.post("/password/strength", data={"password": NEW_PASSWORD, "csrf_token": token})
     assert "<html" in page.get_data(as_text=True)
     assert text_of(page.get_data(as_text=True), "password-strength") == "強"
+
+
+def test_account_meter_never_calls_a_refused_password_strong(client, person):
+    login(client, "wu.reset")
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    for headers in ({**HX, "X-CSRFToken": token}, {}):
+        html = client.post(
+            "/password/strength",
+            data={"password": "Clinic@Chen$2026", "csrf_token": token},
+            headers=headers,
+        ).get_data(as_text=True)
+        assert text_of(html, "password-strength") == "不符合規則"
+        assert "meter-strong" not in html
+        assert 'class="unmet" data-rule="charset"' in html
 
 
 def test_account_meter_needs_an_account(client, db_session):

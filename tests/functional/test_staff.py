@@ -196,13 +196,13 @@ def test_the_last_portal_admin_cannot_be_demoted_or_deactivated(client, db_sessi
 
 def test_audit_search_by_account_kind_and_date(client, db_session):
     admin = factories.staff(StaffRole.PORTAL_ADMIN)
-    person = factories.account(username="audit.target")
+    factories.account(username="audit.target")
     login(client, "audit.target", "Wrong*1")
     login_staff(client, admin)
     html = client.get("/admin/audit?username=audit.target&action=login").get_data(as_text=True)
     rows = text_of(html, "audit-events")
-    assert "login.failed" in rows and f"account {person.id}" in rows
-    assert "login.succeeded" not in rows
+    assert "登入失敗" in rows and "使用者帳號 audit.target（測試人員）" in rows
+    assert "登入成功" not in rows
     html = client.get("/admin/audit?date_from=2001-01-01&date_to=2001-01-02").get_data(as_text=True)
     assert "沒有符合的紀錄" in text_of(html, "audit-events")
     bad = client.get("/admin/audit?institution_code=12").get_data(as_text=True)
@@ -212,19 +212,19 @@ def test_audit_search_by_account_kind_and_date(client, db_session):
 def test_audit_search_by_institution_and_by_a_name_no_account_has(client, db_session):
     admin = factories.staff(StaffRole.PORTAL_ADMIN)
     clinic = factories.institution()
-    person = factories.account(username="audit.clinic", institution=clinic)
+    factories.account(username="audit.clinic", institution=clinic)
     login(client, "audit.clinic", "Wrong*1")
     login(client, "No.Such.Name", "Wrong*1")
     login_staff(client, admin)
     html = client.get(f"/admin/audit?institution_code={clinic.code}").get_data(as_text=True)
     rows = text_of(html, "audit-events")
-    assert "login.failed" in rows and "audit.clinic" in rows  # the actor by name
-    assert "login.succeeded" not in rows  # the admin's sign-in belongs to no institution
+    assert "登入失敗" in rows and "audit.clinic" in rows  # the actor by name
+    assert "登入成功" not in rows  # the admin's sign-in belongs to no institution
     # A name with no account finds the attempts made with it, and nothing else.
     html = client.get("/admin/audit?username=no.such.name").get_data(as_text=True)
     rows = text_of(html, "audit-events")
-    assert rows.count("login.failed") == 1
-    assert "application.submitted" not in rows and f"account {person.id}" not in rows
+    assert rows.count("登入失敗") == 1
+    assert "送出帳號申請" not in rows and "audit.clinic" not in rows
 
 
 def test_audit_search_by_date_uses_taipei_days(client, db_session):
@@ -232,7 +232,7 @@ def test_audit_search_by_date_uses_taipei_days(client, db_session):
     login_staff(client, admin)
     today = local_now().date().isoformat()
     html = client.get(f"/admin/audit?date_from={today}&date_to={today}&action=login.succeeded")
-    assert "login.succeeded" in text_of(html.get_data(as_text=True), "audit-events")
+    assert "登入成功" in text_of(html.get_data(as_text=True), "audit-events")
     yesterday = (local_now().date() - timedelta(days=1)).isoformat()
     html = client.get(f"/admin/audit?date_to={yesterday}&action=login.succeeded")
     assert "沒有符合的紀錄" in text_of(html.get_data(as_text=True), "audit-events")
