@@ -29,24 +29,37 @@ from cryptography.x509.oid import NameOID
 INSTITUTION_CARD_POLICY = x509.ObjectIdentifier("2.16.886.1.100.3.2.21")
 TRUST_ANCHOR_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark, translate later")
+    """Mark a message for the translation catalogs; the portal translates it where shown."""
+    return message
+
+
 MESSAGES = {
-    "malformed": "無法讀取讀卡程式傳回的憑證或簽章，請重新插入機構卡後再試一次。",
-    "untrusted": "這張卡片的憑證不是由信任的憑證機構（醫事憑證管理中心）簽發，無法用來驗證。",
-    "expired": "這張機構卡的憑證已過期，請向醫事憑證管理中心申請換發，或改用紙本審核。",
-    "not_yet_valid": "這張機構卡的憑證還沒生效，請等生效後再驗證，或改用紙本審核。",
-    "key_usage": "這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。",
-    "not_institution_card": "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。",
-    "institution_mismatch": "這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。",
-    "bad_signature": "機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。",
+    "malformed": N_("無法讀取讀卡程式傳回的憑證或簽章，請重新插入機構卡後再試一次。"),
+    "untrusted": N_("這張卡片的憑證不是由信任的憑證機構（醫事憑證管理中心）簽發，無法用來驗證。"),
+    "expired": N_("這張機構卡的憑證已過期，請向醫事憑證管理中心申請換發，或改用紙本審核。"),
+    "not_yet_valid": N_("這張機構卡的憑證還沒生效，請等生效後再驗證，或改用紙本審核。"),
+    "key_usage": N_("這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。"),
+    "not_institution_card": N_(
+        "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。"
+    ),
+    "institution_mismatch": N_("這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。"),
+    "bad_signature": N_("機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。"),
 }
 
 
 class CardVerificationError(Exception):
-    """The card's answer was rejected; `code` is stable, `message` is for the clerk."""
+    """The card's answer was rejected; `code` is stable, `message` is for the clerk.
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    `message` is the Traditional Chinese text with `params` filled in; the portal shows
+    `MESSAGES[code]` translated, filled in with the same `params`.
+    """
+
+    def __init__(self, code: str, **params: str) -> None:
         self.code = code
-        self.message = message or MESSAGES[code]
+        self.params = params
+        self.message = MESSAGES[code].format(**params)
         super().__init__(f"{code}: {self.message}")
 
 
@@ -83,10 +96,9 @@ def verify_card_signature(
     _check_policy(certificate)
     code = institution_code_of(certificate)
     if code != expected_institution_code.strip():
-        message = MESSAGES["institution_mismatch"].format(
-            card=code, expected=expected_institution_code
+        raise CardVerificationError(
+            "institution_mismatch", card=code, expected=expected_institution_code
         )
-        raise CardVerificationError("institution_mismatch", message)
     _check_signature(certificate, signature, challenge)
     return VerifiedCard(
         institution_code=code,

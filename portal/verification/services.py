@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cryptography import x509
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam, select, update
 
@@ -26,6 +27,7 @@ from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
 from portal.verification.certificates import (
+    MESSAGES,
     CardVerificationError,
     VerifiedCard,
     load_trust_anchors,
@@ -278,7 +280,8 @@ def _check_card(
             now=now,
         )
     except CardVerificationError as error:
-        raise VerificationRefused(error.code, error.message) from None
+        message = gettext(MESSAGES[error.code]).format(**error.params)
+        raise VerificationRefused(error.code, message) from None
 
 
 # The anchors as last read, by directory, with the listing they were read from.

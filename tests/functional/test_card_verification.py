@@ -241,3 +241,16 @@ def test_the_page_checks_the_pin_lengths_the_helper_accepts(client, application)
     html, _challenge, _id = open_card_page(client, application)
     assert f'data-pin-min="{PIN_MIN_LENGTH}" data-pin-max="{PIN_MAX_LENGTH}"' in html
     assert f'maxlength="{PIN_MAX_LENGTH}"' in html
+
+
+def test_a_refusal_is_in_the_page_language(client, application, root):
+    client.get("/language/en?next=/register")
+    card = issue_card(root, CardOptions(institution_code=OTHER_INSTITUTION_CODE))
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    error = text_of(response.get_data(as_text=True), "verification-error")
+    assert (
+        f"This institution card belongs to institution code {OTHER_INSTITUTION_CODE}, "
+        f"not to the institution code applied for, {INSTITUTION_CODE}." in error
+    )
+    assert "機構代碼" not in error
