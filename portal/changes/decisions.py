@@ -81,7 +81,11 @@ class CardVerifiedChange(PaperReviewedChange):
 
     def audit_detail(self, subject: ManagerChange, decision: Decision) -> dict:
         """Which certificate signed."""
-        return {"certificate_serial": self.verified.serial, "subject": self.verified.subject}
+        return {
+            "certificate_serial": self.verified.serial,
+            "subject": self.verified.subject,
+            "revocation": str(self.verified.revocation),
+        }
 
 
 def verify_with_card(

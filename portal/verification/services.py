@@ -6,13 +6,11 @@ signature, and that the challenge is fresh and answered once.
 """
 
 import base64
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -30,10 +28,11 @@ from portal.verification.certificates import (
     MESSAGES,
     CardVerificationError,
     VerifiedCard,
-    load_trust_anchors,
     verify_card_signature,
 )
 from portal.verification.models import CardChallenge
+from portal.verification.revocation import Revocation
+from portal.verification.trust_store import revocation_lists, trust_anchors
 
 CHALLENGE_BYTES = 32
 
@@ -149,7 +148,11 @@ def verify_with_card(
         "verification.card_succeeded",
         locked,
         origin,
-        {"certificate_serial": verified.serial, "subject": verified.subject},
+        {
+            "certificate_serial": verified.serial,
+            "subject": verified.subject,
+            "revocation": str(verified.revocation),
+        },
     )
     db.session.commit()
     return verified
@@ -269,41 +272,39 @@ def use_up_challenge(challenge_id: int, now: datetime) -> None:
 def _check_card(
     institution_code: str, nonce: str, certificate_der: bytes, signature: bytes, now: datetime
 ) -> VerifiedCard:
-    """The certificate checks and the signature over the challenge, as a refusal if not."""
+    """The certificate checks and the signature over the challenge, as a refusal if not.
+
+    Revocation is checked against the CRLs in CARD_CRL_DIR (kept fresh by
+    `flask refresh-card-crls`); with CARD_CRL_REQUIRED a card no current CRL covers is
+    refused, without it the card is accepted and the gap logged.
+    """
+    config = current_app.config
     try:
-        return verify_card_signature(
+        verified = verify_card_signature(
             certificate_der,
             signature,
             base64.b64decode(nonce),
-            trust_anchors=_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
+            trust_anchors=trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
             expected_institution_code=institution_code,
             now=now,
+            crls=revocation_lists(Path(config["CARD_CRL_DIR"])),
+            require_crl=config["CARD_CRL_REQUIRED"],
         )
     except CardVerificationError as error:
+        if error.code == "revocation_unknown":
+            current_app.logger.error(
+                "card refused: no current CRL of its CA in %s (run flask refresh-card-crls)",
+                config["CARD_CRL_DIR"],
+            )
         message = gettext(MESSAGES[error.code]).format(**error.params)
         raise VerificationRefused(error.code, message) from None
-
-
-# The anchors as last read, by directory, with the listing they were read from.
-_anchors_read: dict[Path, tuple[tuple, list[x509.Certificate]]] = {}
-
-
-def _trust_anchors(directory: Path) -> list[x509.Certificate]:
-    """The directory's trust anchors, read again only when a file in it was changed.
-
-    Reading and parsing them took about a tenth of each verification; a listing with each
-    file's size and modification time is a few system calls.
-    """
-    listing = tuple(
-        sorted(
-            (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-            for entry in os.scandir(directory)
+    if verified.revocation is Revocation.UNKNOWN:
+        current_app.logger.warning(
+            "card %s accepted unchecked for revocation: no current CRL of its CA in %s",
+            verified.serial,
+            config["CARD_CRL_DIR"],
         )
-    )
-    known = _anchors_read.get(directory)
-    if known is None or known[0] != listing:
-        known = _anchors_read[directory] = (listing, load_trust_anchors(directory))
-    return known[1]
+    return verified
 
 
 def _approve(application_id: int, account_id: int, now: datetime) -> None:

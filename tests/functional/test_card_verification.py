@@ -23,7 +23,9 @@ from tests.cards.pki import (
     INSTITUTION_CODE,
     OTHER_INSTITUTION_CODE,
     CardOptions,
+    crl_der,
     issue_card,
+    issue_crl,
     make_authority,
 )
 from tests.functional.helpers import csrf_token, text_of
@@ -41,6 +43,17 @@ def anchors(app, root, tmp_path):
     app.config["CARD_TRUST_ANCHORS_DIR"] = str(tmp_path)
     yield tmp_path
     app.config["CARD_TRUST_ANCHORS_DIR"] = saved
+
+
+@pytest.fixture
+def crl_dir(app, tmp_path):
+    """An empty CRL directory, with a current CRL required as in production."""
+    folder = tmp_path / "crls"
+    folder.mkdir()
+    saved = {key: app.config[key] for key in ("CARD_CRL_DIR", "CARD_CRL_REQUIRED")}
+    app.config.update(CARD_CRL_DIR=str(folder), CARD_CRL_REQUIRED=True)
+    yield folder
+    app.config.update(saved)
 
 
 @pytest.fixture
@@ -254,3 +267,67 @@ def test_a_refusal_is_in_the_page_language(client, application, root):
         f"not to the institution code applied for, {INSTITUTION_CODE}." in error
     )
     assert "機構代碼" not in error
+
+
+def card_failures(db_session, application) -> list[str]:
+    return [
+        detail["reason"]
+        for detail in db_session.scalars(
+            select(AuditEvent.detail)
+            .where(
+                AuditEvent.subject_id == application.application_no,
+                AuditEvent.action == "verification.card_failed",
+            )
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_a_revoked_card_is_refused_and_a_good_one_opens_the_account(
+    client, application, root, crl_dir, db_session
+):
+    revoked, good = issue_card(root), issue_card(root)
+    (crl_dir / "root.crl").write_bytes(crl_der(issue_crl(root, [revoked])))
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, revoked, sign(revoked, challenge))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert text_of(page, "verification-error").startswith(
+        "這張機構卡的憑證已被廢止，無法驗證。請向醫事憑證管理中心確認，或改用紙本審核。"
+    )
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_VERIFICATION
+    assert card_failures(db_session, application) == ["revoked"]
+
+    challenge = re.search(r'data-challenge="([^"]+)"', page).group(1)
+    challenge_id = re.search(r'name="challenge_id" value="(\d+)"', page).group(1)
+    response = answer(client, page, challenge_id, good, sign(good, challenge))
+    assert response.status_code == 303
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    )
+    assert event.detail["revocation"] == "good"
+
+
+def test_without_a_current_crl_the_card_is_refused(client, application, root, crl_dir, db_session):
+    stale = issue_crl(root, this_update=timedelta(days=-3), next_update=timedelta(days=-1))
+    (crl_dir / "root.crl").write_bytes(crl_der(stale))
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    assert response.status_code == 422
+    assert "目前無法確認這張機構卡的憑證是否已被廢止" in text_of(
+        response.get_data(as_text=True), "verification-error"
+    )
+    assert card_failures(db_session, application) == ["revocation_unknown"]
+
+
+def test_a_card_accepted_without_a_crl_is_marked_unchecked(client, application, root, db_session):
+    # CARD_CRL_REQUIRED off (as in development) and no CRL: accepted, and the audit says so.
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    assert answer(client, html, challenge_id, card, sign(card, challenge)).status_code == 303
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    )
+    assert event.detail["revocation"] == "unknown"

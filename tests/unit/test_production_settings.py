@@ -40,3 +40,9 @@ def test_production_without_rate_limits_needs_no_store():
 def test_development_keeps_per_process_limits():
     app = create_app("development", {**KEYS, "RATELIMIT_STORAGE_URI": "memory://"})
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_production_refuses_cards_no_current_crl_covers():
+    app = create_app("production", {**KEYS, "RATELIMIT_STORAGE_URI": SHARED_STORE})
+    assert app.config["CARD_CRL_REQUIRED"] is True
+    assert create_app("development", KEYS).config["CARD_CRL_REQUIRED"] is False
