@@ -33,6 +33,7 @@ from portal.institutions.demo_data import DEMO_CLINIC
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
 from portal.verification import load_trust_anchors, verify_card_signature
+from portal.verification.challenges import challenge_bytes
 from portal.verification.revocation import RevocationLists, load_crls
 from portal.verification.services import issue_challenge, verify_with_card
 from tests.cards.pki import (
@@ -49,6 +50,8 @@ WARMUP = 5
 # expired, lost, or of a closed clinic).
 REVOKED_ON_THE_CRL = 5_000
 ORIGIN = Origin(remote_addr="127.0.0.1", user_agent="bench.card_check")
+# The portal's origin as the card page's browser reached it: what its challenges name.
+PORTAL_ORIGIN = "https://portal.example.gov.tw"
 
 
 @dataclass(frozen=True)
@@ -121,8 +124,9 @@ def _service_call(card: BenchCard, application_ids: list[int], index: int) -> Ca
     with a session of its own; the answer's request reads the application before it calls
     the service (POST /verification/card), and that read is not the service's.
     """
-    challenge = issue_challenge(db.session.get(Application, application_ids[index]))
-    signature = card.sign(base64.b64decode(challenge.nonce))
+    application = db.session.get(Application, application_ids[index])
+    challenge = issue_challenge(application, PORTAL_ORIGIN)
+    signature = card.sign(base64.b64decode(challenge.encoded))
     db.session.remove()
     application = db.session.get(Application, application_ids[index])
     return partial(
@@ -132,6 +136,7 @@ def _service_call(card: BenchCard, application_ids: list[int], index: int) -> Ca
         card.identity.certificate_der,
         signature,
         ORIGIN,
+        PORTAL_ORIGIN,
     )
 
 
@@ -158,7 +163,8 @@ def time_certificate_checks(card: BenchCard, count: int) -> Timings:
 
     def prepare(index: int) -> Callable[[], object]:
         """A distinct challenge per call, signed before the clock starts."""
-        challenge = index.to_bytes(32, "big")
+        nonce = base64.b64encode(index.to_bytes(32, "big")).decode()
+        challenge = challenge_bytes(PORTAL_ORIGIN, nonce)
         signature = card.sign(challenge)
         return partial(
             verify_card_signature,

@@ -2,11 +2,11 @@
 
 The card path: the portal issues a challenge bound to the application, the clinic's card
 helper has the card sign it, and the portal checks certificate, policy, institution code,
-signature, and that the challenge is fresh and answered once.
+signature, and that the challenge is fresh and answered once. The challenge is in the one
+format the helper agrees to sign (challenges.py): a fixed prefix, the purpose, the portal's
+origin as the browser reached it, and 32 random bytes, the nonce stored here.
 """
 
-import base64
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,11 +30,10 @@ from portal.verification.certificates import (
     VerifiedCard,
     verify_card_signature,
 )
+from portal.verification.challenges import challenge_bytes, encoded_challenge, new_nonce
 from portal.verification.models import CardChallenge
 from portal.verification.revocation import Revocation
 from portal.verification.trust_store import revocation_lists, trust_anchors
-
-CHALLENGE_BYTES = 32
 
 
 class VerificationRefused(DomainError):
@@ -63,6 +62,7 @@ class IssuedChallenge:
     id: int
     nonce: str
     expires_at: datetime
+    encoded: str  # the whole challenge, base64, for the page's data-challenge
 
 
 def manager_application_awaiting(application: Application) -> bool:
@@ -82,8 +82,9 @@ def _awaits_verification(role: Role | None, state: ApplicationState) -> bool:
 CHALLENGE_REUSE_MIN_SECONDS = 120
 
 
-def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
-    """A random challenge for this application or change, valid for CARD_CHALLENGE_SECONDS.
+def issue_challenge(filing: Application | ManagerChange, portal_origin: str) -> IssuedChallenge:
+    """A random challenge for this application or change, valid for CARD_CHALLENGE_SECONDS,
+    naming the portal's origin as the page was reached at (scheme://host[:port]).
 
     An unused one with time left is handed out again: reloading the page, or opening it in
     a second tab, must not add a row each time. Each is still answered once only.
@@ -102,8 +103,9 @@ def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
         .limit(1)
     )
     if unused is not None:
-        return IssuedChallenge(unused.id, unused.nonce, unused.expires_at)
-    nonce = base64.b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii")
+        encoded = encoded_challenge(portal_origin, unused.nonce)
+        return IssuedChallenge(unused.id, unused.nonce, unused.expires_at, encoded)
+    nonce = new_nonce()
     seconds = current_app.config["CARD_CHALLENGE_SECONDS"]
     challenge = CardChallenge(
         application_id=None if is_change else filing.id,
@@ -113,7 +115,8 @@ def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
     )
     db.session.add(challenge)
     db.session.commit()
-    return IssuedChallenge(challenge.id, nonce, challenge.expires_at)
+    encoded = encoded_challenge(portal_origin, nonce)
+    return IssuedChallenge(challenge.id, nonce, challenge.expires_at, encoded)
 
 
 def verify_with_card(
@@ -122,8 +125,12 @@ def verify_with_card(
     certificate_der: bytes,
     signature: bytes,
     origin: Origin,
+    portal_origin: str,
 ) -> VerifiedCard:
     """Check the card's answer; on success the manager account opens at once.
+
+    `portal_origin` is the portal's origin as the answer reached it: the challenge the card
+    signed names it.
 
     One transaction: the application is locked first, so two answers for it (two tabs, a
     replay) are decided one after the other, and whatever happens the challenge is used up.
@@ -138,7 +145,8 @@ def verify_with_card(
         if not _awaits_verification(locked.role, locked.state):
             raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
         nonce = _use_challenge(application.id, challenge_id, now)
-        verified = _check_card(locked.institution_code, nonce, certificate_der, signature, now)
+        signed = challenge_bytes(portal_origin, nonce)
+        verified = _check_card(locked.institution_code, signed, certificate_der, signature, now)
     except VerificationRefused as refusal:
         _audit("verification.card_failed", locked, origin, {"reason": refusal.code})
         db.session.commit()
@@ -232,6 +240,7 @@ def check_change_card(
     certificate_der: bytes,
     signature: bytes,
     now: datetime,
+    portal_origin: str,
 ) -> VerifiedCard:
     """Use up the change's challenge and check the card's answer; VerificationRefused if not.
 
@@ -257,7 +266,8 @@ def check_change_card(
         else:
             code = "challenge_expired"
         raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
-    return _check_card(change.institution.code, claimed, certificate_der, signature, now)
+    signed = challenge_bytes(portal_origin, claimed)
+    return _check_card(change.institution.code, signed, certificate_der, signature, now)
 
 
 def use_up_challenge(challenge_id: int, now: datetime) -> None:
@@ -270,7 +280,7 @@ def use_up_challenge(challenge_id: int, now: datetime) -> None:
 
 
 def _check_card(
-    institution_code: str, nonce: str, certificate_der: bytes, signature: bytes, now: datetime
+    institution_code: str, challenge: bytes, certificate_der: bytes, signature: bytes, now: datetime
 ) -> VerifiedCard:
     """The certificate checks and the signature over the challenge, as a refusal if not.
 
@@ -283,7 +293,7 @@ def _check_card(
         verified = verify_card_signature(
             certificate_der,
             signature,
-            base64.b64decode(nonce),
+            challenge,
             trust_anchors=trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
             expected_institution_code=institution_code,
             now=now,

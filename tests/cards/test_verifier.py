@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from portal.verification import (
     verify_card_signature,
 )
 from portal.verification.revocation import Revocation, load_crls
+from tests.cards.helper_client import portal_challenge
 from tests.cards.pki import (
     INSTITUTION_CODE,
     OTHER_INSTITUTION_CODE,
@@ -49,7 +49,7 @@ def verify(
     crls: list[x509.CertificateRevocationList] | None = None,
     require_crl: bool = False,
 ):
-    challenge = challenge or secrets.token_bytes(32)
+    challenge = challenge or portal_challenge()
     return verify_card_signature(
         identity.certificate_der,
         signature if signature is not None else sign(identity, challenge),
@@ -143,7 +143,7 @@ def test_an_encryption_certificate_is_rejected(issuing_ca, trust_anchors):
 
 
 def test_a_tampered_signature_is_rejected(card_identity, trust_anchors):
-    challenge = secrets.token_bytes(32)
+    challenge = portal_challenge()
     signature = bytearray(sign(card_identity, challenge))
     signature[10] ^= 0x01
     message = rejected(

@@ -30,6 +30,9 @@ from tests.cards.pki import (
 )
 from tests.functional.helpers import csrf_token, text_of
 
+# Where the test client reaches the portal: the origin the card page's challenges name.
+CLIENT_ORIGIN = "http://localhost"
+
 
 @pytest.fixture(scope="module")
 def root():
@@ -144,6 +147,31 @@ def test_bad_cards_are_refused_in_plain_words(
     assert application.state is ApplicationState.AWAITING_VERIFICATION
 
 
+def test_the_page_hands_the_helper_a_portal_challenge_for_its_origin(
+    client, application, db_session
+):
+    from card_helper.challenge import check_challenge
+    from portal.verification.models import CardChallenge
+
+    _html, challenge, challenge_id = open_card_page(client, application)
+    data = base64.b64decode(challenge)
+    check_challenge(data, CLIENT_ORIGIN)  # what the helper will agree to sign
+    stored = db_session.get(CardChallenge, int(challenge_id))
+    assert data.startswith(b"HPA-PORTAL-CARD-CHALLENGE-v1:\x01\x10http://localhost")
+    assert data.endswith(base64.b64decode(stored.nonce))
+
+
+def test_a_signature_over_the_bare_nonce_is_refused(client, application, root, db_session):
+    # What a card signed before challenges had their format: the random part alone.
+    from portal.verification.models import CardChallenge
+
+    card = issue_card(root)
+    html, _challenge, challenge_id = open_card_page(client, application)
+    nonce = db_session.get(CardChallenge, int(challenge_id)).nonce
+    response = answer(client, html, challenge_id, card, sign(card, nonce))
+    assert "簽章驗證失敗" in text_of(response.get_data(as_text=True), "verification-error")
+
+
 def test_tampered_signature_is_refused(client, application, root):
     card = issue_card(root)
     html, challenge, challenge_id = open_card_page(client, application)
@@ -200,10 +228,10 @@ def test_a_challenge_of_another_application_is_refused(client, application, root
     other = factories.application(factories.account(role=Role.MANAGER))
     from portal.verification.services import issue_challenge
 
-    foreign = issue_challenge(other)
+    foreign = issue_challenge(other, CLIENT_ORIGIN)
     card = issue_card(root)
     html, _challenge, _id = open_card_page(client, application)
-    response = answer(client, html, str(foreign.id), card, sign(card, foreign.nonce))
+    response = answer(client, html, str(foreign.id), card, sign(card, foreign.encoded))
     assert "驗證碼不存在" in text_of(response.get_data(as_text=True), "verification-error")
 
 
