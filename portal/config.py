@@ -23,6 +23,14 @@ def env_int(name: str, default: int) -> int:
     return int(env_str(name, str(default)))
 
 
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list from the environment; None when it is not set."""
+    value = env_str(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     """A boolean setting from the environment ('1', 'true', 'yes', 'on' are true)."""
     value = env_str(name)
@@ -142,9 +150,13 @@ class Config:
     # active manager of the institution is e-mailed as each application arrives) or "daily"
     # (nothing at once; `flask manager-digest` sends each one a list of those still waiting).
     MANAGER_NOTICE = env_str("MANAGER_NOTICE", "immediate")
-    # Where people reach the portal, e.g. https://portal.example.gov.tw: the links in e-mail
-    # sent outside any request (`flask manager-digest`) are built on it.
+    # Where people reach the portal, e.g. https://portal.example.gov.tw: every link in every
+    # e-mail is built on it, never on the Host a request named. Production requires it.
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL")
+    # Host names the portal answers (Flask refuses others with 400), comma-separated; a name
+    # starting with "." admits its subdomains. Unset, production serves only the host of
+    # EXTERNAL_BASE_URL, and development and tests serve any.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
 
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False

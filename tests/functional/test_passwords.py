@@ -28,7 +28,7 @@ def ask_for_link(client, username="wu.reset", email="wu@example.org"):
 
 
 def link_from(mail) -> str:
-    return re.search(r"http://localhost(/password/reset/\S+)", mail.get_content()).group(1)
+    return re.search(r"http://portal.test(/password/reset/\S+)", mail.get_content()).group(1)
 
 
 def set_new_password(client, path, password=NEW_PASSWORD):
