@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, username_key
@@ -123,10 +123,35 @@ def check_second_factor(
     now = now or utcnow()
     if _is_locked(account, now):
         raise AccountLocked()
-    if not totp.verify_code(account, code):
+    step = totp.matching_step(account, code, now)
+    if step is None or not _claim_step(account, step, now):
         _count_failure(account, now, origin, "login.second_factor_failed")
         raise AccountLocked() if _is_locked(account, now) else WrongSecondFactor()
     _clear_failures(account)
+
+
+def _claim_step(account: Account, step: int, now: datetime) -> bool:
+    """Mark the code's time step used, unless it or a later one was: whether this call did.
+
+    One conditional UPDATE, so that of several requests carrying the same code at once only
+    one changes the row (PostgreSQL re-checks the condition after waiting for the row lock;
+    SQLite has one writer at a time). The first code accepted also confirms enrolment.
+    """
+    claimed = db.session.execute(
+        update(Account)
+        .where(
+            Account.id == account.id,
+            or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
+        )
+        .values(
+            totp_last_step=step,
+            totp_confirmed_at=func.coalesce(Account.totp_confirmed_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    db.session.refresh(account)
+    return claimed == 1
 
 
 def _expire_old_lock(account: Account, now: datetime) -> None:
