@@ -37,6 +37,7 @@ from portal.auth.services import (
 from portal.auth.session import sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.manager.services import has_pending_applications
+from portal.redirects import safe_next
 from portal.rendering import page_or_fragment, request_origin
 from portal.security.national_ids import decrypt_national_id
 
@@ -55,13 +56,6 @@ def _limit(setting: str):
     return limiter.limit(
         lambda: current_app.config[setting], methods=["POST"], deduct_when=_failures_only
     )
-
-
-def safe_next(target: str | None) -> str | None:
-    """A local path to go on to after sign-in, never another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
