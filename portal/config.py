@@ -110,8 +110,12 @@ class Config:
     PASSWORD_REQUIRE_DIGIT = env_bool("PASSWORD_REQUIRE_DIGIT", True)
     PASSWORD_REQUIRE_SPECIAL = env_bool("PASSWORD_REQUIRE_SPECIAL", True)
 
-    # Sign-in: lockout after consecutive failures, session lifetimes, reset links.
+    # Sign-in: lockout after failures (auth/lockout.py), session lifetimes, reset links.
+    # LOGIN_MAX_FAILURES from one address within LOGIN_LOCK_MINUTES lock that address out of
+    # the account; LOGIN_ACCOUNT_MAX_FAILURES from all addresses together lock it for the
+    # addresses it has never signed in from. A new password lifts both.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_ACCOUNT_MAX_FAILURES = env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)
     LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
     SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)

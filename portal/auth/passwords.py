@@ -105,9 +105,8 @@ def _usable_token(token: str, lock: bool = False) -> PasswordResetToken:
 def _set_password(account: Account, new_password: str) -> None:
     now = utcnow()
     account.password_hash = hash_password(new_password)
+    # The password.reset or password.changed event recorded with it lifts every lockout.
     account.password_changed_at = now
-    account.failed_logins = 0
-    account.locked_until = None
     # Any other link still in a mailbox (reset or staff invitation) dies with the old password.
     db.session.execute(
         update(PasswordResetToken)

@@ -31,6 +31,7 @@ from portal.auth.passwords import (
 from portal.auth.services import (
     AccountLocked,
     SignInRefused,
+    WrongCredentials,
     authenticate,
     check_second_factor,
 )
@@ -69,7 +70,12 @@ def login():
     try:
         account = authenticate(form.username.data, form.password.data, request_origin())
     except SignInRefused as refusal:
-        return render_template("auth/login.html", form=form, refusal=str(refusal)), 401
+        return render_template(
+            "auth/login.html",
+            form=form,
+            refusal=str(refusal),
+            lockout_help=isinstance(refusal, WrongCredentials),
+        ), 401
     target = safe_next(form.next.data)
     if account.is_staff:
         db.session.commit()  # a rehashed password, if any
