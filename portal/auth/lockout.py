@@ -13,8 +13,9 @@ from which address); nothing else holds the count, so concurrent failures are al
   applies.
 - A new password (reset link, or changed on 我的帳號) lifts every lock of the account.
 
-A failure is a wrong password at sign-in or a wrong authenticator code. Attempts made while
-locked are recorded but not counted, so an attacker's persistence does not lengthen the lock.
+A failure is a wrong password at sign-in, a wrong authenticator code, or a wrong current
+password on 我的帳號 (where a stolen session would otherwise guess it freely). Attempts made
+while locked are recorded but not counted, so persistence does not lengthen the lock.
 """
 
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
 
-FAILURES = ("login.failed", "login.second_factor_failed")
+FAILURES = ("login.failed", "login.second_factor_failed", "account.current_password_failed")
 NEW_PASSWORD = ("password.reset", "password.changed")
 SIGNED_IN = "login.succeeded"
 
