@@ -28,7 +28,7 @@ def ask_for_link(client, username="wu.reset", email="wu@example.org"):
 
 
 def link_from(mail) -> str:
-    return re.search(r"http://localhost(/password/reset/\S+)", mail.get_content()).group(1)
+    return re.search(r"http://portal.test(/password/reset/\S+)", mail.get_content()).group(1)
 
 
 def set_new_password(client, path, password=NEW_PASSWORD):
@@ -152,7 +152,12 @@ def test_change_contact_validates_and_tells_the_old_address(client, person, smtp
         client,
         "/account",
         "/account/contact",
-        {"email": "wu@new.example.org", "phone": "04-22345678#12", "mobile": "0912345678"},
+        {
+            "email": "wu@new.example.org",
+            "phone": "04-22345678#12",
+            "mobile": "0912345678",
+            "current_password": factories.STRONG_PASSWORD,
+        },
     )
     assert good.status_code == 303
     page = client.get("/account").get_data(as_text=True)
@@ -168,7 +173,12 @@ def test_department_is_shown_and_changed_on_my_account(client, person, db_sessio
     page = client.get("/account").get_data(as_text=True)
     assert input_value(page, "department") == "家醫科"
     assert 'aria-describedby="department-error department-hint"' in page
-    contact = {"email": "wu@new.example.org", "phone": "04-22345678#12", "mobile": ""}
+    contact = {
+        "email": "wu@new.example.org",
+        "phone": "04-22345678#12",
+        "mobile": "",
+        "current_password": factories.STRONG_PASSWORD,
+    }
     too_long = post_form(
         client, "/account", "/account/contact", {**contact, "department": "科" * 101}
     )
