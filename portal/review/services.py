@@ -218,19 +218,29 @@ def _page_of(statement: Select, chosen: QueueFilter, after, started, number) -> 
 
 
 def counts_by_state() -> dict[str, int]:
-    """How many paper applications and changes each state holds, for the queue's tabs."""
+    """How many paper applications and changes each state holds, for the queue's tabs.
+
+    A filing awaits paper review only once its scan is stored (the upload moves it there in
+    the same transaction), so that state is counted from the state index alone, without
+    probing a scan for each pending filing. The decided states also hold filings decided
+    without paper (by card, or general users' by their manager), so they check for a scan.
+    """
     counts = dict.fromkeys((state.value for state in QUEUE_STATES), 0)
+    pending = ApplicationState.AWAITING_PAPER_REVIEW.value
+    decided = [state.value for state in QUEUE_STATES if state.value != pending]
     for model, scan_column in (
         (Application, PaperScan.application_id),
         (ManagerChange, PaperScan.change_id),
     ):
         has_scan = exists().where(scan_column == model.id)
-        for state, count in db.session.execute(
+        per_state = union_all(
+            select(model.state, func.count()).where(model.state == pending).group_by(model.state),
             select(model.state, func.count())
-            .where(model.state.in_([s.value for s in QUEUE_STATES]), has_scan)
-            .group_by(model.state)
-        ):
-            counts[state.value] += count
+            .where(model.state.in_(decided), has_scan)
+            .group_by(model.state),
+        )
+        for state, count in db.session.execute(per_state):
+            counts[state] += count
     return counts
 
 
