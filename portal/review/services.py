@@ -4,18 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import (
-    BindParameter,
-    Select,
-    String,
-    exists,
-    func,
-    literal,
-    or_,
-    select,
-    type_coerce,
-    union_all,
-)
+from sqlalchemy import Select, String, exists, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, AccountState
@@ -129,7 +118,7 @@ def queue(
         branches.append(_change_rows(chosen, after))
     merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
     rows = db.session.execute(
-        select(merged).order_by(merged.c.started, merged.c.number).limit(_page_limit())
+        select(merged).order_by(merged.c.started, merged.c.number).limit(PAGE_SIZE + 1)
     ).all()
     days = current_app.config["REVIEW_WORKING_DAYS"]
     pending = chosen.state is ApplicationState.AWAITING_PAPER_REVIEW
@@ -225,16 +214,7 @@ def _page_of(statement: Select, chosen: QueueFilter, after, started, number) -> 
             started >= after.step_started_at,
             or_(started > after.step_started_at, number > after.number),
         )
-    return statement.order_by(started, number).limit(_page_limit())
-
-
-def _page_limit() -> BindParameter[int]:
-    """One page and a row, written into the SQL rather than sent as a parameter.
-
-    With LIMIT as a parameter, PostgreSQL never keeps a generic plan of the prepared
-    statement and plans the whole union again on every request.
-    """
-    return literal(PAGE_SIZE + 1, literal_execute=True)
+    return statement.order_by(started, number).limit(PAGE_SIZE + 1)
 
 
 def counts_by_state() -> dict[str, int]:
