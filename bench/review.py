@@ -385,7 +385,8 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
         "institution as the rules allow; decided ones are "
         f"{1 - REFUSED_SHARE:.0%} approved (changes applied), {REFUSED_SHARE:.0%} refused.",
         "",
-        "In-process lines (card check, PDF): one thread, no HTTP; req/s is calls per second, "
+        "In-process lines (card check, PDF, the queue's two queries): one thread, no HTTP; "
+        "req/s is calls per second, "
         "p50 is the median call, CPU ms/req is this process's + its PostgreSQL backend's CPU "
         "per call. The card check is `verify_with_card` whole: challenge claimed, anchors "
         "read, chain, validity, key usage, policy OID, institution code, signature, account "
