@@ -207,6 +207,7 @@ def _queue_application(application: Application) -> None:
         # A better scan sent while the review waits keeps its place and due date in the queue.
         application.step_started_at = utcnow()
     application.state = ApplicationState.AWAITING_PAPER_REVIEW
+    application.paper_at = application.paper_at or utcnow()
     application.refusal_reason = None
     application.account.state = AccountState.PENDING
 
@@ -215,6 +216,7 @@ def _queue_change(change: ManagerChange) -> None:
     if change.state is not ChangeState.AWAITING_PAPER_REVIEW:
         change.step_started_at = utcnow()
     change.state = ChangeState.AWAITING_PAPER_REVIEW
+    change.paper_at = change.paper_at or utcnow()
     change.refusal_reason = None
 
 

@@ -275,6 +275,22 @@ def test_queue_with_a_made_up_position_shows_the_first_page(client, reviewer, up
         assert html.lstrip().startswith('<tbody id="queue-page-1"') and "第一位" in html
 
 
+def test_queue_tabs_count_paper_filings_only(client, reviewer, uploads, db_session):
+    for number in range(2):
+        paper_application(f"待審{number}", datetime(2026, 3, 2, 2, number, tzinfo=UTC))
+    approved = paper_application("已核准", datetime(2026, 3, 2, 3, tzinfo=UTC))
+    approved.state = ApplicationState.APPROVED
+    # Decided without paper: by a card, or a general user by their manager.
+    factories.application(factories.account(role=Role.MANAGER), state=ApplicationState.APPROVED)
+    factories.application(state=ApplicationState.REFUSED)
+    db_session.flush()
+    login_staff(client, reviewer)
+    html = client.get("/review").get_data(as_text=True)
+    assert text_of(html, "count-awaiting_paper_review") == "2"
+    assert text_of(html, "count-approved") == "1"
+    assert text_of(html, "count-refused") == "0"
+
+
 def test_detail_shows_the_scan_and_reveals_the_id_on_record(
     client, reviewer, application, uploads, db_session
 ):
