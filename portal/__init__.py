@@ -6,15 +6,13 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from flask import Flask, current_app, has_request_context, render_template, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale, lazy_gettext
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
-from portal.errors import register_domain_errors
+from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
 from portal.rendering import init_body_limits
@@ -54,8 +52,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     _init_extensions(app)
     _register_blueprints(app)
-    _register_error_pages(app)
-    register_domain_errors(app)
+    register_error_pages(app)
     init_security_headers(app)
 
     from portal.cli import register_commands
@@ -132,9 +129,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
 
     from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
-    from portal.auth.session import load_account
+    from portal.auth.session import load_account, unauthorized
 
     login_manager.user_loader(load_account)
+    login_manager.unauthorized_handler(unauthorized)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("請先登入。")
 
@@ -180,13 +178,3 @@ def _register_blueprints(app: Flask) -> None:
     app.add_template_filter(
         lambda moment: moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S"), "local_datetime"
     )
-
-
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):
-        return render_template("errors/csrf.html"), 400
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        return render_template("errors/http.html", error=error), error.code

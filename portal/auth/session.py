@@ -1,11 +1,15 @@
 """Binding a server-side session to the browser's cookie, for Flask-Login."""
 
-from flask import session
-from flask_login import login_user, logout_user
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, session
+from flask_login import login_url, login_user, logout_user
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin
 from portal.auth.services import end_session, session_account, start_session
+from portal.extensions import htmx, login_manager
+from portal.rendering import see_other, wants_fragment
 
 SESSION_TOKEN_KEY = "sid"
 
@@ -42,3 +46,18 @@ def load_account(account_id: str) -> Account | None:
         session.clear()
         return None
     return account
+
+
+def unauthorized():
+    """Flask-Login's answer to a page that needs sign-in: 服務登入, then back here.
+
+    For an HTMX request, "here" is the page the person is on, not the fragment's URL, and
+    the browser must go there as a page: htmx would otherwise swap the sign-in page into
+    the fragment (or, through an hx-select, nothing at all).
+    """
+    flash(str(login_manager.login_message))
+    if not wants_fragment():
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
+    page = urlsplit(htmx.current_url or "/")
+    here = page.path + (f"?{page.query}" if page.query else "")
+    return see_other(login_url(login_manager.login_view, next_url=here))

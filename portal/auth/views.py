@@ -37,7 +37,7 @@ from portal.auth.services import (
 from portal.auth.session import sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.manager.services import has_pending_applications
-from portal.rendering import page_or_fragment, request_origin
+from portal.rendering import error_answer, page_or_fragment, request_origin
 from portal.security.national_ids import decrypt_national_id
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -210,8 +210,8 @@ def password_strength():
     if token:
         try:
             account = account_for_reset(token)
-        except InvalidResetLink:
-            abort(410)
+        except InvalidResetLink as error:
+            return error_answer("auth/reset_invalid.html", 410, str(error.message))
     elif current_user.is_authenticated:
         account = current_user
     else:

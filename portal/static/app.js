@@ -1,5 +1,6 @@
 // Progressive enhancements for the portal. Everything works without this file;
-// it adds the show-password toggle and keyboard use of the institution picker.
+// it adds the show-password toggle, keyboard use of the institution picker, the error
+// banner for HTMX requests that fail, and focus on what a refused form says.
 (function () {
   "use strict";
 
@@ -80,7 +81,66 @@
     }
   });
 
+  // --- The error banner: refusals the server puts there, failures with no answer to show.
+  function bannerBox() {
+    return document.getElementById("request-error-box");
+  }
+
+  function showBanner() {
+    var box = bannerBox();
+    if (!box) return;
+    box.classList.add("shown");
+    document.getElementById("request-error-close").hidden = false;
+  }
+
+  function clearBanner() {
+    var box = bannerBox();
+    if (!box || !box.classList.contains("shown")) return;
+    box.classList.remove("shown");
+    document.getElementById("request-error").textContent = "";
+    document.getElementById("request-error-close").hidden = true;
+  }
+
+  function sayInBanner(sentence) {
+    var region = document.getElementById("request-error");
+    if (!region) return;
+    var message = document.createElement("p");
+    message.className = "request-error-message";
+    message.textContent = sentence;
+    region.replaceChildren(message);
+    showBanner();
+  }
+
+  // A new request makes an old message stale; if it fails too, it says so again.
+  document.addEventListener("htmx:beforeRequest", clearBanner);
+
+  // 5xx: htmx swaps nothing (see the htmx-config in base.html).
+  document.addEventListener("htmx:responseError", function () {
+    sayInBanner(bannerBox().dataset.serverError);
+  });
+
+  // No answer at all: the connection or the server is down.
+  document.addEventListener("htmx:sendError", function () {
+    sayInBanner(bannerBox().dataset.networkError);
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "request-error-close") clearBanner();
+  });
+
+  // After a form's answer is swapped in, focus what it says is wrong, as a page load would.
+  function focusRefusal(swapped) {
+    var first = swapped.querySelector(".error-summary, [aria-invalid='true']");
+    if (first) first.focus();
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "request-error") {
+      showBanner();
+      return;
+    }
+    var config = event.detail.requestConfig;
+    if (config && config.elt && config.elt.tagName === "FORM") focusRefusal(event.target);
     initPasswordToggles(document);
     var input = document.getElementById("institution_code");
     if (input && event.target.id === "institution-results") {
