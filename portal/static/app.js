@@ -149,8 +149,27 @@
     }
   });
 
+  // A summary's link goes to the field itself; for a group of choices, to its chosen (or
+  // first) input, with the label or legend above still in view.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[href^='#']");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    var input = target.matches("input, select, textarea")
+      ? target
+      : target.querySelector("input:checked, input:not([type=hidden]), select, textarea");
+    if (!input) return;
+    event.preventDefault();
+    (input.closest(".field") || target).scrollIntoView({ block: "start" });
+    input.focus({ preventScroll: true });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initPasswordToggles(document);
     announceInstitution();
+    // A refused form: its summary first, so that the person hears what to correct.
+    var summary = document.querySelector(".error-summary");
+    if (summary) summary.focus();
   });
 })();
