@@ -12,23 +12,32 @@ from portal.extensions import htmx, login_manager
 from portal.rendering import see_other, wants_fragment
 
 SESSION_TOKEN_KEY = "sid"
+# What a browser keeps when it signs in or out: the language it chose, and nothing else.
+KEPT_ACROSS_SIGN_IN = ("language",)
+
+
+def fresh_session() -> None:
+    """Forget all this browser's session holds but its chosen language."""
+    kept = {key: session[key] for key in KEPT_ACROSS_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
 
 
 def sign_in(account: Account, origin: Origin) -> None:
-    """Start a fresh session: nothing of the anonymous one is carried over (no fixation)."""
-    session.clear()
+    """Start a fresh session: nothing of the anonymous one but the language (no fixation)."""
+    fresh_session()
     token = start_session(account, origin).token
     session[SESSION_TOKEN_KEY] = token
     login_user(account)
 
 
 def sign_out(origin: Origin) -> None:
-    """End this browser's session on the server and forget the cookie's contents."""
+    """End this browser's session on the server; the cookie keeps only the language."""
     token = session.get(SESSION_TOKEN_KEY)
     if token:
         end_session(token, origin)
     logout_user()
-    session.clear()
+    fresh_session()
 
 
 def current_session_token() -> str | None:
@@ -43,7 +52,7 @@ def load_account(account_id: str) -> Account | None:
         return None
     account = session_account(token)
     if account is None or str(account.id) != account_id:
-        session.clear()
+        fresh_session()
         return None
     return account
 

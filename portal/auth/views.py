@@ -34,7 +34,7 @@ from portal.auth.services import (
     authenticate,
     check_second_factor,
 )
-from portal.auth.session import sign_in, sign_out
+from portal.auth.session import fresh_session, sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.manager.services import has_pending_applications
 from portal.rendering import error_answer, page_or_fragment, request_origin
@@ -80,7 +80,7 @@ def login():
     target = safe_next(form.next.data)
     if account.is_staff:
         db.session.commit()  # a rehashed password, if any
-        session.clear()
+        fresh_session()
         session[PENDING_KEY] = {"account_id": account.id, "since": time.time(), "next": target}
         return redirect(url_for("auth.second_factor"), 303)
     sign_in(account, request_origin())
