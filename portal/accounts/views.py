@@ -44,7 +44,7 @@ def _render(password_form=None, contact_form=None, status: int = 200):
         change_state_labels=CHANGE_STATE_LABELS,
         password_form=password_form,
         contact_form=contact_form,
-        assessment=password_form.password_assessment(),
+        assessment=password_form.page_assessment(),
     ), status
 
 

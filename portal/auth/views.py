@@ -189,7 +189,7 @@ def reset_password(token: str):
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template(
-            "auth/reset.html", form=form, token=token, assessment=form.password_assessment()
+            "auth/reset.html", form=form, token=token, assessment=form.page_assessment()
         ), status
     try:
         reset_password_service(token, form.password.data, request_origin())

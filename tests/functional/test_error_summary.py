@@ -140,6 +140,8 @@ def test_forgot_and_reset_password_forms(client, db_session):
     assert links[0] == "#password" and heading.startswith("請修正以下")
     assert text_of(reset, "password-cleared") == CLEARED
     assert text_of(reset, "password_confirm-cleared") == CLEARED
+    # The meter speaks of the field as it is now: empty.
+    assert text_of(reset, "password-strength") == "（尚未輸入）"
 
 
 def test_my_account_summarises_the_refused_form_only(client, db_session):
@@ -159,6 +161,8 @@ def test_my_account_summarises_the_refused_form_only(client, db_session):
     assert refused.count('class="error-summary"') == 1
     for field in ("current_password", "password", "password_confirm"):
         assert text_of(refused, f"{field}-cleared") == CLEARED
+    # The strong password typed is gone, and so is its verdict.
+    assert text_of(refused, "password-strength") == "（尚未輸入）"
 
     contact = post_page(
         client, "/account", "/account/contact", {"email": "nope", "phone": "12"}
