@@ -23,6 +23,14 @@ def env_int(name: str, default: int) -> int:
     return int(env_str(name, str(default)))
 
 
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list from the environment; None when it is not set."""
+    value = env_str(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     """A boolean setting from the environment ('1', 'true', 'yes', 'on' are true)."""
     value = env_str(name)
@@ -102,8 +110,12 @@ class Config:
     PASSWORD_REQUIRE_DIGIT = env_bool("PASSWORD_REQUIRE_DIGIT", True)
     PASSWORD_REQUIRE_SPECIAL = env_bool("PASSWORD_REQUIRE_SPECIAL", True)
 
-    # Sign-in: lockout after consecutive failures, session lifetimes, reset links.
+    # Sign-in: lockout after failures (auth/lockout.py), session lifetimes, reset links.
+    # LOGIN_MAX_FAILURES from one address within LOGIN_LOCK_MINUTES lock that address out of
+    # the account; LOGIN_ACCOUNT_MAX_FAILURES from all addresses together lock it for the
+    # addresses it has never signed in from. A new password lifts both.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_ACCOUNT_MAX_FAILURES = env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)
     LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
     SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
@@ -125,6 +137,14 @@ class Config:
         "CARD_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors")
     )
     CARD_CHALLENGE_SECONDS = env_int("CARD_CHALLENGE_SECONDS", 300)
+    # Revocation: the CRLs of the anchors' CAs, one file each, and the URLs that
+    # `flask refresh-card-crls` downloads them from (separated by spaces or commas), with its
+    # timeout in seconds. Required: a card that no current CRL covers (none there, or past
+    # its nextUpdate) is refused rather than accepted unchecked (see the README).
+    CARD_CRL_DIR = env_str("CARD_CRL_DIR", str(DEFAULT_INSTANCE_PATH / "crls"))
+    CARD_CRL_URLS = env_str("CARD_CRL_URLS", "")
+    CARD_CRL_FETCH_TIMEOUT = env_int("CARD_CRL_FETCH_TIMEOUT", 10)
+    CARD_CRL_REQUIRED = env_bool("CARD_CRL_REQUIRED", True)
     # Whether a manager change (forms B and C) may be verified with the institution card and
     # applied at once; off, every change goes through paper review.
     MANAGER_CHANGE_CARD_ENABLED = env_bool("MANAGER_CHANGE_CARD_ENABLED", True)
@@ -142,9 +162,13 @@ class Config:
     # active manager of the institution is e-mailed as each application arrives) or "daily"
     # (nothing at once; `flask manager-digest` sends each one a list of those still waiting).
     MANAGER_NOTICE = env_str("MANAGER_NOTICE", "immediate")
-    # Where people reach the portal, e.g. https://portal.example.gov.tw: the links in e-mail
-    # sent outside any request (`flask manager-digest`) are built on it.
+    # Where people reach the portal, e.g. https://portal.example.gov.tw: every link in every
+    # e-mail is built on it, never on the Host a request named. Production requires it.
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL")
+    # Host names the portal answers (Flask refuses others with 400), comma-separated; a name
+    # starting with "." admits its subdomains. Unset, production serves only the host of
+    # EXTERNAL_BASE_URL, and development and tests serve any.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
 
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False
@@ -158,6 +182,8 @@ class DevelopmentConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     MAIL_BACKEND = env_str("MAIL_BACKEND", "console")
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '5000')}")
+    # A test card's CA publishes no CRL: cards are accepted unchecked unless one is there.
+    CARD_CRL_REQUIRED = env_bool("CARD_CRL_REQUIRED", False)
 
 
 class TestingConfig(Config):
@@ -174,6 +200,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "smtp"
     EXTERNAL_BASE_URL = "http://portal.test"
+    # The test CAs publish no CRL unless a test about revocation makes one and turns this on.
+    CARD_CRL_REQUIRED = False
     # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.

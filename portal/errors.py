@@ -8,12 +8,12 @@ page shows in its error banner.
 """
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.extensions import db
-from portal.rendering import error_answer
 
 
 class DomainError(Exception):
@@ -61,6 +61,8 @@ def http_message(code: int | None) -> str:
 
 def register_error_pages(app: Flask) -> None:
     """Answer domain errors, HTTP errors and expired CSRF tokens no view caught."""
+    # Here, not at the top: rendering imports services, which import these errors.
+    from portal.rendering import error_answer
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
@@ -71,6 +73,15 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return error_answer("errors/csrf.html", 400, str(PAGE_EXPIRED))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host not in TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        return (
+            _("無法處理這個要求：網址不是本網站。"),
+            400,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

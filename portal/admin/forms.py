@@ -2,10 +2,19 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.accounts.labels import STAFF_ROLE_LABELS
+from portal.audit.labels import ACTION_GROUP_LABELS, ACTION_LABELS, action_group
 from portal.fields import email_field, name_field, national_id_field, new_username_field
 from portal.registration.forms import MultiCheckboxField
 
@@ -46,6 +55,40 @@ class AuditSearchForm(FlaskForm):
         _l("機構代碼"),
         validators=[Optional(), Regexp(r"^[0-9]{10}$", message=_l("醫事機構代碼為 10 位數字。"))],
     )
-    action = StringField(_l("事件種類"), validators=[Optional(), Length(max=50)])
+    action = SelectField(_l("事件種類"), validate_choice=False)
     date_from = DateField(_l("起日"), validators=[Optional()], format="%Y-%m-%d")
     date_to = DateField(_l("迄日"), validators=[Optional()], format="%Y-%m-%d")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.action.choices = _action_choices()
+
+    def validate_action(self, field: SelectField) -> None:
+        """One action, one kind of actions, or all of them."""
+        if field.data and field.data not in ACTION_LABELS and field.data not in ACTION_GROUP_LABELS:
+            raise ValidationError(_l("請從清單中選擇事件種類。"))
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then the range: a start after the end would silently find nothing."""
+        valid = super().validate(extra_validators)
+        start, end = self.date_from.data, self.date_to.data
+        if valid and start and end and start > end:
+            self.date_from.errors.append(_l("起日晚於迄日。"))
+            self.date_to.errors.append(_l("迄日早於起日，日期範圍顛倒了，請對調兩個日期。"))
+            return False
+        return valid
+
+
+def _action_choices() -> dict:
+    """Every action by kind: each kind first as a whole, then its actions one by one."""
+    grouped: dict = {None: [SelectChoice("", _l("全部事件"))]}
+    for group, group_label in ACTION_GROUP_LABELS.items():
+        actions = [
+            SelectChoice(action, label)
+            for action, label in ACTION_LABELS.items()
+            if action_group(action) == group
+        ]
+        if len(actions) > 1:
+            actions.insert(0, SelectChoice(group, _l("全部（%(kind)s）", kind=group_label)))
+        grouped[group_label] = actions
+    return grouped

@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, session
-from flask_login import login_url, login_user, logout_user
+from flask_login import current_user, login_url, login_user, logout_user
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin
@@ -12,6 +12,8 @@ from portal.extensions import htmx, login_manager
 from portal.rendering import see_other, wants_fragment
 
 SESSION_TOKEN_KEY = "sid"
+# Password right, second factor still to come (staff): the account and since when.
+PENDING_SECOND_FACTOR_KEY = "pending_second_factor"
 # What a browser keeps when it signs in or out: the language it chose, and nothing else.
 KEPT_ACROSS_SIGN_IN = ("language",)
 
@@ -43,6 +45,11 @@ def sign_out(origin: Origin) -> None:
 def current_session_token() -> str | None:
     """The token of this browser's session, if signed in."""
     return session.get(SESSION_TOKEN_KEY)
+
+
+def holds_a_person() -> bool:
+    """Whether this browser is signed in, or half-way through (the second factor to come)."""
+    return current_user.is_authenticated or PENDING_SECOND_FACTOR_KEY in session
 
 
 def load_account(account_id: str) -> Account | None:
