@@ -127,7 +127,7 @@ def test_screens(card_portal_without_helper, browser: Browser, page_problems, tm
     manager = person()
     sign_in(manager, url, *people["manager"])
     manager.goto(f"{url}/account")
-    manager.get_by_label("目前的密碼").fill("Wrong*pass9x")
+    manager.locator("#current_password").fill("Wrong*pass9x")
     manager.locator("#password").fill("Qv7#rLp2!mZe")
     manager.locator("#password_confirm").fill("Qv7#rLp2!mZe")
     manager.get_by_role("button", name="變更密碼").click()

@@ -163,12 +163,26 @@ def test_my_account_summarises_the_refused_form_only(client, db_session):
         assert text_of(refused, f"{field}-cleared") == CLEARED
     # The strong password typed is gone, and so is its verdict.
     assert text_of(refused, "password-strength") == "（尚未輸入）"
+    # The contact form also asks for the current password: nothing was typed into it.
+    assert 'id="contact_current_password"' in refused
+    assert text_of(refused, "contact_current_password-cleared") is None
 
     contact = post_page(
         client, "/account", "/account/contact", {"email": "nope", "phone": "12"}
     ).get_data(as_text=True)
     assert summary(contact) == ("請修正以下 2 個欄位", ["#email", "#phone"])
     assert CLEARED not in contact
+
+    # A wrong current password on the contact form: only its own field says it was cleared.
+    wrong = post_page(
+        client,
+        "/account",
+        "/account/contact",
+        {"email": "new@example.org", "phone": "02-12345678", "current_password": "Wrong*9x"},
+    ).get_data(as_text=True)
+    assert summary(wrong) == ("請修正以下 1 個欄位", ["#contact_current_password"])
+    assert text_of(wrong, "contact_current_password-cleared") == CLEARED
+    assert text_of(wrong, "current_password-cleared") is None
 
 
 def test_staff_and_manager_change_forms(client, db_session):
