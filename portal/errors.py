@@ -7,13 +7,17 @@ CSRF token are answered here too: a page, or for an HTMX request just the messag
 page shows in its error banner.
 """
 
+from datetime import datetime
+
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from portal.extensions import db
+from portal.extensions import db, limiter
+from portal.localtime import TAIPEI, local_now
 
 
 class DomainError(Exception):
@@ -85,4 +89,18 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return error_answer("errors/http.html", error.code, http_message(error.code), error=error)
+        retry_at = _retry_at() if isinstance(error, RateLimitExceeded) else None
+        return error_answer(
+            "errors/http.html", error.code, http_message(error.code), error=error, retry_at=retry_at
+        )
+
+
+def _retry_at() -> str | None:
+    """When the rate limit just refused reopens, in Taipei time ("HH:MM", dated if not today)."""
+    refused = limiter.current_limit
+    if refused is None:
+        return None
+    moment = datetime.fromtimestamp(refused.reset_at, TAIPEI)
+    if moment.date() == local_now().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -34,7 +34,7 @@ def error_answer(page_template: str, status: int, message: str, **context) -> Re
     if not wants_fragment():
         page = render_template(page_template, message=message, **context)
         return make_response(page, status)
-    fragment = render_template("errors/_request_error.html", message=message)
+    fragment = render_template("errors/_request_error.html", message=message, **context)
     response = make_response(fragment, status)
     response.headers["HX-Retarget"] = ERROR_BANNER
     response.headers["HX-Reswap"] = "innerHTML"

@@ -53,7 +53,12 @@ def test_too_many_lookups_answer_htmx_with_a_banner_message(app, client):
     finally:
         app.config["RATELIMIT_STATUS_LOOKUP"] = "10 per minute;50 per day"
     assert refused.status_code == 429
-    assert banner_message(refused) == "短時間內的操作次數過多，請稍候再試。"
+    # The message, and when to try again.
+    message = banner_message(refused)
+    assert message.startswith('短時間內的操作次數過多，請稍候再試。 <span id="retry-at">')
+    assert re.fullmatch(
+        r"請於 (\d{4}-\d{2}-\d{2} )?\d{2}:\d{2} 後再試。", text_of(message, "retry-at")
+    )
 
 
 def test_an_expired_form_token_answers_htmx_with_reload_and_a_page_otherwise(client):
