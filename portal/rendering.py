@@ -21,6 +21,28 @@ def page_or_fragment(
     return response
 
 
+# The page's error banner (base.html), where a refusal that belongs to no component is shown.
+ERROR_BANNER = "#request-error"
+
+
+def error_answer(page_template: str, status: int, message: str, **context) -> Response:
+    """An error page; for HTMX, only its message, put in the page's error banner.
+
+    The requesting element's own target and swap would put a whole page where a fragment
+    belongs (a meter, a table row), and its hx-select would find nothing in the message.
+    """
+    if not wants_fragment():
+        page = render_template(page_template, message=message, **context)
+        return make_response(page, status)
+    fragment = render_template("errors/_request_error.html", message=message, **context)
+    response = make_response(fragment, status)
+    response.headers["HX-Retarget"] = ERROR_BANNER
+    response.headers["HX-Reswap"] = "innerHTML"
+    response.headers["HX-Reselect"] = ".request-error-message"
+    response.vary.add("HX-Request")
+    return response
+
+
 def see_other(location: str) -> Response:
     """Send the browser to another page: a 303, or for HTMX an HX-Redirect.
 

@@ -59,8 +59,16 @@ class NewPasswordForm(FlaskForm):
 
     def password_assessment(self) -> PasswordAssessment:
         """The meter's verdict for the password typed, against this account's details."""
+        return self._assess(self.password.data or "")
+
+    def page_assessment(self) -> PasswordAssessment:
+        """The meter as a page shows it: a password is never sent back, so neither is its
+        verdict (a refused form's meter would praise a password the field no longer holds)."""
+        return self._assess("")
+
+    def _assess(self, password: str) -> PasswordAssessment:
         return assess_password(
-            self.password.data or "",
+            password,
             PasswordPolicy.from_config(current_app.config),
             username=self._username,
             national_id=self._national_id,
