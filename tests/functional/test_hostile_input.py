@@ -1,0 +1,324 @@
+"""No input makes a server error: every route, as every role, with hostile values.
+
+The walk takes `app.url_map` as it is, so a new route is walked without being listed here.
+For each rule it puts ids beyond what a column holds (and 0, -1) and hostile text in the
+path; then, on the real objects of a small world, it sends hostile values for every query
+parameter and form field the view reads, and hostile names for files. Which names a view
+reads is recorded while it runs (`ReadNames`), so a new parameter is walked as soon as a
+view reads it. Anything but a 5xx passes: a 404, a 400 page, a message next to the field.
+"""
+
+import io
+import itertools
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import Rule
+
+from portal.accounts.models import AccountState, Role, StaffRole
+from portal.audit.services import Origin
+from portal.changes.models import ChangeAction, ChangeState
+from portal.changes.services import Filing, file_change
+from portal.extensions import limiter
+from portal.registration.models import ApplicationState
+from portal.subsystems.models import Subsystem, SubsystemRequest
+from portal.verification.models import PaperScan
+from tests import factories
+from tests.functional.auth_helpers import login, login_staff
+from tests.functional.helpers import csrf_token
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+HOSTILE_IDS = ("2147483648", "9223372036854775808", "-1", "0")
+# Each value as it goes on the wire, percent-encoded: "%ff%fe" is not UTF-8 at all.
+HOSTILE_TEXT = {
+    "long": quote("長" + "x" * 9_999),
+    "nul": quote("a\x00b"),
+    "control": quote("a\x0b\x1bb"),
+    "crlf": quote("/\r\nX-Injected: yes"),
+    "rtl": quote("\u202egpj.exe"),
+    "huge": str(2**64),
+    "invalid utf-8": "%ff%fe",
+}
+# Values for names that invite them: the calendar's ends, cursors whose time overflows
+# when turned into UTC, pages beyond any offset a database takes.
+HOSTILE_BY_NAME = {
+    "date": {"first day": "0001-01-01", "last day": "9999-12-31"},
+    "after": {
+        "cursor before year 1": quote("0001-01-01T00:00:00+14:00_A1"),
+        "cursor after 9999": quote("9999-12-31T23:59:59-14:00_A1"),
+    },
+    "page": {"negative": "-1", "beyond bigint": str(2**63)},
+}
+HOSTILE_FILE_NAMES = {
+    "nul": "a\x00b.png",
+    "long": "長" + "x" * 9_995 + ".png",
+    "crlf": "a\r\nb.png",
+    "rtl": "\u202egnp.exe",
+}
+# Sent to every page, whether its view reads them or not.
+COMMON_QUERY_NAMES = (
+    "after",
+    "page",
+    "next",
+    "q",
+    "state",
+    "kind",
+    "institution_code",
+    "date_from",
+    "date_to",
+    "token",
+)
+# In an order where no walk undoes what a later one needs: the manager deactivates the
+# general user, the portal administrator may deactivate the help desk.
+ROLES = ("anonymous", "general", "help_desk", "subsystem_admin", "manager", "portal_admin")
+
+
+class ReadNames(ImmutableMultiDict):
+    """request.args, .form and .files that note each name the view asks for."""
+
+    asked: set[str] = set()
+
+    def __getitem__(self, key):
+        ReadNames.asked.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None, type=None):  # noqa: A002  (werkzeug's name)
+        ReadNames.asked.add(key)
+        return super().get(key, default, type)
+
+    def getlist(self, key, type=None):  # noqa: A002
+        ReadNames.asked.add(key)
+        return super().getlist(key, type)
+
+    def __contains__(self, key) -> bool:
+        ReadNames.asked.add(key)
+        return super().__contains__(key)
+
+
+@pytest.fixture
+def uploads(app, tmp_path):
+    saved = app.config["UPLOAD_DIR"]
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield tmp_path / "uploads"
+    app.config["UPLOAD_DIR"] = saved
+
+
+def _scan_on_disk(uploads, **owner) -> PaperScan:
+    scan = PaperScan(
+        stored_name=f"{factories.next_number()}.png",
+        original_name="scan.png",
+        content_type="image/png",
+        size=len(PNG),
+        sha256="0" * 64,
+        **owner,
+    )
+    uploads.mkdir(exist_ok=True)
+    (uploads / scan.stored_name).write_bytes(PNG)
+    return scan
+
+
+@pytest.fixture
+def world(db_session, uploads) -> dict:
+    """An institution with something of every kind to look at, and a person of each role."""
+    clinic = factories.institution()
+    manager, deputy = factories.active_manager(clinic), factories.active_manager(clinic)
+    general = factories.account(institution=clinic, state=AccountState.ACTIVE)
+    waiting = factories.application(factories.account(institution=clinic))
+    to_verify = factories.application(
+        factories.account(institution=clinic, role=Role.MANAGER, national_id="F131104093")
+    )
+    on_paper = factories.application(
+        factories.account(institution=factories.institution(), role=Role.MANAGER),
+        state=ApplicationState.AWAITING_PAPER_REVIEW,
+    )
+    change = file_change(manager, Filing(((deputy.id, ChangeAction.DEMOTE),)), Origin())
+    change.state = ChangeState.AWAITING_PAPER_REVIEW
+    scans = [
+        _scan_on_disk(uploads, application_id=on_paper.id),
+        _scan_on_disk(uploads, change_id=change.id),
+    ]
+    cessation = db_session.scalar(select(Subsystem).where(Subsystem.code == "cessation"))
+    asked = SubsystemRequest(account=waiting.account, subsystem=cessation)
+    db_session.add_all([*scans, asked])
+    db_session.flush()
+    people = {
+        "general": general,
+        "manager": manager,
+        "help_desk": factories.staff(StaffRole.HELP_DESK),
+        "subsystem_admin": factories.staff(StaffRole.SUBSYSTEM_ADMIN, ("cessation",)),
+        "portal_admin": factories.staff(StaffRole.PORTAL_ADMIN),
+    }
+    return {
+        "people": people,
+        "to_verify": to_verify,
+        "ids": {
+            "application_id": [waiting.id, on_paper.id],
+            "change_id": [change.id],
+            "account_id": [general.id, people["help_desk"].id],
+            "scan_id": [scan.id for scan in scans],
+            "request_id": [asked.id],
+        },
+        # What the other fields hold while one is hostile, so that the form gets further.
+        "plausible": {
+            "institution_code": clinic.code,
+            "application_no": to_verify.application_no,
+            "national_id": "F131104093",
+            "username": "someone.else",
+            "name": "王小明",
+            "email": "someone@example.org",
+            "phone": "02-12345678",
+            "mobile": "0912-345678",
+            "password": factories.STRONG_PASSWORD,
+            "password_confirm": factories.STRONG_PASSWORD,
+            "current_password": factories.STRONG_PASSWORD,
+            "reason": "測試",
+            "role": "general",
+            "kind": "promote",
+            "target_id": str(general.id),
+        },
+    }
+
+
+@dataclass
+class Walk:
+    """One role's requests, and each that ended in a server error."""
+
+    role: str
+    client: FlaskClient
+    plausible: dict[str, str]
+    walked: set
+    token: str = ""
+    requests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def send(self, method: str, path: str, query: str = "", body=None, label: str = "") -> tuple:
+        """One request; a 5xx or an exception is noted. The status and the names read."""
+        self.requests += 1
+        ReadNames.asked = set()
+        kwargs = {"query_string": query}
+        if isinstance(body, str):
+            kwargs.update(data=body, content_type="application/x-www-form-urlencoded")
+        elif body is not None:
+            kwargs.update(data=body, content_type="multipart/form-data")
+        try:
+            status = self.client.open(path, method=method, **kwargs).status_code
+        except Exception as error:  # noqa: BLE001  (any escape is what the walk looks for)
+            status = f"{type(error).__name__}: {str(error).splitlines()[0][:100]}"
+        if not isinstance(status, int) or status >= 500:
+            self.failures.append(f"{self.role}: {method} {path[:50]} {label}: {status}")
+        return status, frozenset(ReadNames.asked - {"csrf_token"})
+
+    def form(self, values: dict[str, str]) -> str:
+        """A urlencoded body with the CSRF token; values are already percent-encoded."""
+        return "&".join(f"{quote(k)}={v}" for k, v in {"csrf_token": self.token, **values}.items())
+
+    def rule(self, rule: Rule, ids: dict[str, list[int]]) -> None:
+        """Every path of the rule, plainly; then hostile values for what its view reads.
+
+        What another role already walked with the same answer and the same names read is
+        the same code: it is not walked again.
+        """
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            for path, real in _paths(rule, ids):
+                body = self.form({}) if method == "POST" else None
+                status, read = self.send(method, path, body=body, label="(plain)")
+                if not real or (method, path, status, read) in self.walked:
+                    continue
+                self.walked.add((method, path, status, read))
+                if method == "GET":
+                    self.query(path, read)
+                else:
+                    self.post(path, read)
+
+    def query(self, path: str, read: frozenset[str]) -> None:
+        """Each hostile value in every common name at once, then in each name read alone."""
+        for label, value in HOSTILE_TEXT.items():
+            names = sorted(set(COMMON_QUERY_NAMES) | read)
+            self.send("GET", path, "&".join(f"{n}={value}" for n in names), label=f"all={label}")
+        for name in sorted(read):
+            for label, value in _hostile_values(name).items():
+                self.send("GET", path, f"{name}={value}", label=f"{name}={label}")
+
+    def post(self, path: str, read: frozenset[str]) -> None:
+        """Each field hostile in turn (the others plausible); then files with hostile names."""
+        plausible = {n: quote(self.plausible[n]) for n in read if n in self.plausible}
+        for name in sorted(read):
+            for label, value in _hostile_values(name).items():
+                body = self.form({**plausible, name: value})
+                self.send("POST", path, body=body, label=f"{name}={label}")
+        for label, filename in HOSTILE_FILE_NAMES.items():
+            files = {n: (io.BytesIO(PNG), filename) for n in read}
+            body = {"csrf_token": self.token, **files}
+            self.send("POST", path, body=body, label=f"file name {label}")
+
+
+def _hostile_values(name: str) -> dict[str, str]:
+    values = dict(HOSTILE_TEXT)
+    for part, extra in HOSTILE_BY_NAME.items():
+        if part in name:
+            values.update(extra)
+    return values
+
+
+def _paths(rule: Rule, ids: dict[str, list[int]]):
+    """The rule's paths: each combination of real ids, then each hostile value in each place.
+
+    Made by hand: url_for would refuse what the converters refuse.
+    """
+    names = sorted(rule.arguments)
+    real = {name: [str(i) for i in ids.get(name, [1])] for name in names}
+    if rule.endpoint == "subsystems.decide":
+        real["action"] = ["approve", "refuse", "revoke"]
+    for values in itertools.product(*(real[name] for name in names)):
+        yield _fill(rule, dict(zip(names, values, strict=True))), True
+    for name in (n for n in names if n != "action"):
+        hostile = HOSTILE_IDS if name in ids else HOSTILE_TEXT.values()
+        for value in hostile:
+            yield _fill(rule, {**{n: real[n][0] for n in names}, name: value}), False
+
+
+def _fill(rule: Rule, values: dict[str, str]) -> str:
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(rf"<(?:[^<>]*:)?{name}>", lambda _, value=value: value, path)
+    return path
+
+
+def _sign_in(client: FlaskClient, world: dict, role: str) -> None:
+    if role == "anonymous":
+        # The applicant's browser, allowed to verify the application it looked up.
+        page = client.get("/applications/status").get_data(as_text=True)
+        application = world["to_verify"]
+        data = {"application_no": application.application_no, "national_id": "F131104093"}
+        client.post("/applications/status", data={"csrf_token": csrf_token(page), **data})
+        return
+    person = world["people"][role]
+    response = login_staff(client, person) if person.is_staff else login(client, person.username)
+    assert response.status_code == 303
+
+
+def _rules(app) -> list[Rule]:
+    """Every rule but static files; signing out last, as it ends the walk's session."""
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    return sorted(rules, key=lambda rule: (rule.endpoint == "auth.logout", rule.rule))
+
+
+def test_no_input_makes_a_server_error(app, world, monkeypatch):
+    # The walk sends far more than any person would: rate limits would hide the views.
+    monkeypatch.setattr(limiter, "enabled", False)
+    monkeypatch.setattr(app.request_class, "parameter_storage_class", ReadNames)
+    walked, failures = set(), []
+    for role in ROLES:
+        client = app.test_client()
+        _sign_in(client, world, role)
+        walk = Walk(role, client, world["plausible"], walked)
+        walk.token = csrf_token(client.get("/login").get_data(as_text=True))
+        for rule in _rules(app):
+            walk.rule(rule, world["ids"])
+        failures += walk.failures
+    assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:60])
