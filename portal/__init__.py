@@ -18,6 +18,7 @@ from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
 from portal.rendering import init_body_limits
+from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
 
@@ -121,8 +122,10 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     configure_sqlite()
-    # Before CSRF protection, which reads the form: upload views raise the body limit first.
+    # Before CSRF protection, which reads the form: upload views raise the body limit first,
+    # then text no page sends (NUL) is refused.
     init_body_limits(app)
+    init_text_checks(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)

@@ -1,0 +1,47 @@
+"""Text no page of ours sends is refused before any view reads it, with one plain 400.
+
+NUL cannot be stored in a PostgreSQL text column, so a NUL that reached a query became a
+500 wherever it was typed; no keyboard types it and no file system names a file with it.
+A control character in the address (a line break in ?next=) could end up in a header; no
+link of ours has one, and a browser drops line breaks from what is typed in a search box.
+Control characters a paste can bring into a form field get a message next to that field
+instead (`portal.fields.PortalForm`).
+"""
+
+import re
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+
+# In the address (path and query string): every C0 control character but tab.
+ADDRESS_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f]")
+
+
+class UnreadableText(BadRequest):
+    """A NUL in what was sent, or a control character in the address."""
+
+    message = _l("送出的內容含有無法處理的控制字元（例如 NUL），請刪除後再試一次。")
+
+
+def init_text_checks(app: Flask) -> None:
+    """Register the hook that refuses such requests before any view (or CSRF check) runs."""
+
+    @app.before_request
+    def refuse_unreadable_text() -> None:
+        if _unreadable():
+            raise UnreadableText()
+
+
+def _unreadable() -> bool:
+    path = [value for value in (request.view_args or {}).values() if isinstance(value, str)]
+    if any(ADDRESS_CONTROLS.search(text) for text in [*path, *_texts(request.args)]):
+        return True
+    names = [upload.filename or "" for _, upload in request.files.items(multi=True)]
+    return any("\x00" in text for text in [*_texts(request.form), *request.files, *names])
+
+
+def _texts(fields: MultiDict) -> list[str]:
+    """Every name and every value, repeated names included."""
+    return [text for pair in fields.items(multi=True) for text in pair]
