@@ -1,12 +1,17 @@
 """Staff and audit forms for portal administrators."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.accounts.labels import STAFF_ROLE_LABELS
-from portal.fields import email_field, name_field, national_id_field, new_username_field
+from portal.fields import (
+    PortalForm,
+    email_field,
+    name_field,
+    national_id_field,
+    new_username_field,
+)
 from portal.registration.forms import MultiCheckboxField
 
 
@@ -14,7 +19,7 @@ def _role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, label) for role, label in STAFF_ROLE_LABELS.items()]
 
 
-class StaffRoleForm(FlaskForm):
+class StaffRoleForm(PortalForm):
     """Role, subsystems and whether the account is active."""
 
     role = RadioField(_l("角色"), validators=[DataRequired(_l("請選擇角色。"))])
@@ -35,7 +40,7 @@ class NewStaffForm(StaffRoleForm):
     national_id = national_id_field()
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(PortalForm):
     """Search the audit trail (GET, so results can be bookmarked)."""
 
     class Meta:

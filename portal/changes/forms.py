@@ -1,13 +1,13 @@
 """The filing form: which kind of change, for whom, and for a hand-over, the successor."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, ValidationError
 
 from portal.accounts.models import Account
 from portal.changes.models import ChangeAction, ChangeKind
 from portal.changes.services import Candidates, Filing
+from portal.fields import PortalForm
 
 NOBODY = 0
 
@@ -16,7 +16,7 @@ def _person(account: Account) -> SelectChoice:
     return SelectChoice(account.id, f"{account.name}（{account.username}）")
 
 
-class ChangeForm(FlaskForm):
+class ChangeForm(PortalForm):
     """管理者帳號異動申請. The choices come from the filer's institution (see `for_filer`)."""
 
     kind = RadioField(

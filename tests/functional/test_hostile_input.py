@@ -30,7 +30,7 @@ from portal.subsystems.models import Subsystem, SubsystemRequest
 from portal.verification.models import PaperScan
 from tests import factories
 from tests.functional.auth_helpers import login, login_staff
-from tests.functional.helpers import csrf_token
+from tests.functional.helpers import csrf_token, text_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 HOSTILE_IDS = ("2147483648", "9223372036854775808", "-1", "0")
@@ -334,3 +334,19 @@ def test_a_nul_or_a_control_character_in_the_address_is_a_plain_400(client, db_s
     assert client.get("/language/en?next=/%0d%0aSet-Cookie:%20x=1").status_code == 400
     # A tab in a search box is typed (or pasted) by people: it is no reason to refuse.
     assert client.get("/institutions/search?q=%09clinic").status_code == 200
+
+
+def test_a_control_character_in_a_field_is_said_next_to_it(client, db_session):
+    page = client.get("/password/forgot").get_data(as_text=True)
+    pasted = {"csrf_token": csrf_token(page), "username": "wang\x0b", "email": "w@example.org"}
+    answer = client.post("/password/forgot", data=pasted)
+    assert answer.status_code == 422
+    assert "控制字元" in text_of(answer.get_data(as_text=True), "username-error")
+
+
+def test_a_file_sent_under_a_text_fields_name_is_not_its_value(client, db_session):
+    page = client.get("/login").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "username": (io.BytesIO(PNG), "me.png")}
+    answer = client.post("/login", data=data, content_type="multipart/form-data")
+    assert answer.status_code == 422
+    assert "請輸入帳號" in text_of(answer.get_data(as_text=True), "username-error")
