@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
+from portal.db_types import MAX_ID
 from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import TAIPEI, local_date
@@ -33,7 +34,7 @@ class DatabaseId(IntegerConverter):
     """
 
     def __init__(self, map, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, **kwargs)
 
 

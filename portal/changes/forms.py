@@ -66,8 +66,9 @@ class ChangeForm(PortalForm):
             raise ValidationError(_l("請選擇要異動的帳號。"))
 
     def validate_successor_id(self, field) -> None:
-        """A hand-over names a successor; nothing else does."""
-        if self.kind.data == ChangeKind.HANDOVER and not field.data:
+        """A hand-over names a successor among those offered; nothing else does."""
+        offered = {choice.value for choice in field.choices} - {NOBODY}
+        if self.kind.data == ChangeKind.HANDOVER and field.data not in offered:
             raise ValidationError(_l("交接時請選擇接任管理者的一般使用者。"))
 
     def filing(self) -> Filing:

@@ -23,6 +23,7 @@ from portal.changes.labels import ACTION_LABELS, KIND_LABELS, STATE_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.changes.printing import change_form_pdf
 from portal.changes.progress import change_progress
+from portal.db_types import parse_id
 from portal.rendering import allows_large_body, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge
@@ -191,7 +192,7 @@ def card_answer(change_id: int):
     try:
         certificate = base64.b64decode(request.form.get("certificate", ""), validate=True)
         signature = base64.b64decode(request.form.get("signature", ""), validate=True)
-        challenge_id = int(request.form.get("challenge_id", ""))
+        challenge_id = parse_id(request.form.get("challenge_id"))
     except (binascii.Error, ValueError):
         return _render_card(change, _("讀卡程式傳回的資料不完整，請再驗證一次。"), 422)
     try:

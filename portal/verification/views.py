@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from portal.db_types import parse_id
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form, split_phone
@@ -80,7 +81,7 @@ def card_answer():
     try:
         certificate = base64.b64decode(request.form.get("certificate", ""), validate=True)
         signature = base64.b64decode(request.form.get("signature", ""), validate=True)
-        challenge_id = int(request.form.get("challenge_id", ""))
+        challenge_id = parse_id(request.form.get("challenge_id"))
     except (binascii.Error, ValueError):
         return _render_card_page(application, _("讀卡程式傳回的資料不完整，請再驗證一次。"), 422)
     try:
