@@ -8,11 +8,11 @@ from wtforms import SelectChoice
 from portal.accounts.models import StaffRole
 from portal.admin import services
 from portal.admin.forms import AuditSearchForm, NewStaffForm, StaffRoleForm
-from portal.audit.services import AuditQuery, search_events
+from portal.audit.services import LAST_AUDIT_PAGE, AuditQuery, search_events
 from portal.auth.notifications import send_reset_link
 from portal.auth.passwords import issue_reset_token
 from portal.authz import staff_required
-from portal.rendering import request_origin
+from portal.rendering import page_argument, request_origin
 from portal.subsystems.services import offered_subsystems
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
@@ -97,7 +97,7 @@ def edit_staff(account_id: int):
 def audit():
     """Search the audit trail by account, institution, kind and date."""
     form = AuditSearchForm(request.args)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_argument(LAST_AUDIT_PAGE)
     events, has_next = [], False
     if form.validate():
         query = AuditQuery(

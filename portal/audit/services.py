@@ -59,6 +59,8 @@ class AuditQuery:
 
 
 PAGE_SIZE = 50
+# Five million events; OFFSET past that is slow and past bigint refused.
+LAST_AUDIT_PAGE = 100_000
 
 
 def search_events(query: AuditQuery, page: int = 1) -> tuple[list[AuditEvent], bool]:

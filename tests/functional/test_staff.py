@@ -207,6 +207,9 @@ def test_audit_search_by_account_kind_and_date(client, db_session):
     assert "沒有符合的紀錄" in text_of(html, "audit-events")
     bad = client.get("/admin/audit?institution_code=12").get_data(as_text=True)
     assert "10 位數字" in text_of(bad, "institution_code-error")
+    # A page beyond any offset the database takes is the last page there can be.
+    for page in (2**63, -(2**63), "x"):
+        assert client.get(f"/admin/audit?page={page}").status_code == 200
 
 
 def test_audit_search_by_institution_and_by_a_name_no_account_has(client, db_session):
