@@ -53,6 +53,8 @@ HOSTILE_BY_NAME = {
     },
     "page": {"negative": "-1", "beyond bigint": str(2**63)},
 }
+# Names that mean something to url_for, for a view that passes the query on to its links.
+URL_FOR_NAMES = "page=2&_method=PUT&_scheme=javascript&_external=1&_anchor=x"
 HOSTILE_FILE_NAMES = {
     "nul": "a\x00b.png",
     "long": "長" + "x" * 9_995 + ".png",
@@ -252,6 +254,7 @@ class Walk:
         for label, value in HOSTILE_TEXT.items():
             names = sorted(set(COMMON_QUERY_NAMES) | read)
             self.send("GET", path, "&".join(f"{n}={value}" for n in names), label=f"all={label}")
+        self.send("GET", path, URL_FOR_NAMES, label="url_for's names")
         for name in sorted(read):
             for label, value in _hostile_values(name).items():
                 self.send("GET", path, f"{name}={value}", label=f"{name}={label}")
