@@ -108,13 +108,12 @@ def audit():
             date_to=form.date_to.data,
         )
         events, has_next = search_events(query, page)
-    args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "admin/audit.html",
         form=form,
         events=events,
         page=page,
         has_next=has_next,
-        args=args,
+        args=form.search_arguments(),
         timezone=current_app.config["TIMEZONE"],
     )
