@@ -4,6 +4,8 @@ NUL cannot be stored in a PostgreSQL text column, so a NUL that reached a query 
 500 wherever it was typed; no keyboard types it and no file system names a file with it.
 A control character in the address (a line break in ?next=) could end up in a header; no
 link of ours has one, and a browser drops line breaks from what is typed in a search box.
+Header values are held to the address's rule, as gunicorn holds them: the audit trail keeps
+the User-Agent, and the app should not rely on the server in front of it.
 Control characters a paste can bring into a form field get a message next to that field
 instead (`portal.fields.PortalForm`).
 """
@@ -15,12 +17,12 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
 
-# In the address (path and query string): every C0 control character but tab.
+# In the address (path and query string) and header values: every C0 control but tab.
 ADDRESS_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f]")
 
 
 class UnreadableText(BadRequest):
-    """A NUL in what was sent, or a control character in the address."""
+    """A NUL in what was sent, or a control character in the address or a header."""
 
     message = _l("送出的內容含有無法處理的控制字元（例如 NUL），請刪除後再試一次。")
 
@@ -36,7 +38,8 @@ def init_text_checks(app: Flask) -> None:
 
 def _unreadable() -> bool:
     path = [value for value in (request.view_args or {}).values() if isinstance(value, str)]
-    if any(ADDRESS_CONTROLS.search(text) for text in [*path, *_texts(request.args)]):
+    address = [*path, *_texts(request.args), *request.headers.values()]
+    if any(ADDRESS_CONTROLS.search(text) for text in address):
         return True
     names = [upload.filename or "" for _, upload in request.files.items(multi=True)]
     return any("\x00" in text for text in [*_texts(request.form), *request.files, *names])

@@ -339,7 +339,7 @@ def test_no_input_makes_a_server_error(app, world, monkeypatch):
     assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:60])
 
 
-def test_a_nul_or_a_control_character_in_the_address_is_a_plain_400(client, db_session):
+def test_a_nul_or_a_control_character_in_the_address_or_a_header_is_a_plain_400(client, db_session):
     page = client.get("/login").get_data(as_text=True)
     typed = {"csrf_token": csrf_token(page), "username": "a\x00b", "password": "x"}
     refused = client.post("/login", data=typed)
@@ -347,6 +347,7 @@ def test_a_nul_or_a_control_character_in_the_address_is_a_plain_400(client, db_s
     assert "無法處理的控制字元" in refused.get_data(as_text=True)
     assert client.get("/institutions/search?q=%00").status_code == 400
     assert client.get("/language/en?next=/%0d%0aSet-Cookie:%20x=1").status_code == 400
+    assert client.get("/login", headers={"User-Agent": "a\x00b"}).status_code == 400
     # A tab in a search box is typed (or pasted) by people: it is no reason to refuse.
     assert client.get("/institutions/search?q=%09clinic").status_code == 200
 
