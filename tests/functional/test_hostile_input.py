@@ -12,6 +12,7 @@ import io
 import itertools
 import re
 from dataclasses import dataclass, field
+from html import unescape
 from urllib.parse import quote
 
 import pytest
@@ -30,7 +31,7 @@ from portal.subsystems.models import Subsystem, SubsystemRequest
 from portal.verification.models import PaperScan
 from tests import factories
 from tests.functional.auth_helpers import login, login_staff
-from tests.functional.helpers import csrf_token, text_of
+from tests.functional.helpers import csrf_token, hidden_value, text_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 HOSTILE_IDS = ("2147483648", "9223372036854775808", "-1", "0")
@@ -366,3 +367,26 @@ def test_a_file_sent_under_a_text_fields_name_is_not_its_value(client, db_sessio
     answer = client.post("/login", data=data, content_type="multipart/form-data")
     assert answer.status_code == 422
     assert "請輸入帳號" in text_of(answer.get_data(as_text=True), "username-error")
+
+
+@pytest.mark.parametrize("label", ["crlf", "nul", "long", "rtl", "invalid utf-8"])
+def test_signing_in_with_a_hostile_next_is_no_server_error(app, db_session, label):
+    """Through a link to /login?next=…, and in the form's own field."""
+    person = factories.account(state=AccountState.ACTIVE)
+    password = quote(factories.STRONG_PASSWORD)
+    for through_the_link in (True, False):
+        client = app.test_client()
+        link = client.get("/login", query_string=f"next={HOSTILE_TEXT[label]}")
+        assert link.status_code < 500
+        page = client.get("/login") if link.status_code != 200 else link
+        html = page.get_data(as_text=True)
+        carried = quote(unescape(hidden_value(html, "next")))
+        target = carried if through_the_link else HOSTILE_TEXT[label]
+        answer = client.post(
+            "/login",
+            data=f"csrf_token={csrf_token(html)}&username={person.username}"
+            f"&password={password}&next={target}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert answer.status_code < 500
+        assert "X-Injected" not in answer.headers
