@@ -282,19 +282,24 @@ def _hostile_values(name: str) -> dict[str, str]:
 
 
 def _paths(rule: Rule, ids: dict[str, list[int]]):
-    """The rule's paths: each combination of real ids, then each hostile value in each place.
+    """The rule's paths: each combination of real values, then each hostile one in each place.
 
     Made by hand: url_for would refuse what the converters refuse.
     """
     names = sorted(rule.arguments)
-    real = {name: [str(i) for i in ids.get(name, [1])] for name in names}
-    if rule.endpoint == "subsystems.decide":
-        real["action"] = ["approve", "refuse", "revoke"]
+    real, hostile = {}, {}
+    for name in names:
+        choices = re.search(rf"<any\(([^)]*)\):{name}>", rule.rule)
+        if choices:  # the converter refuses anything else: nothing hostile gets through
+            real[name], hostile[name] = [c.strip() for c in choices.group(1).split(",")], []
+        elif f"<int:{name}>" in rule.rule:
+            real[name], hostile[name] = [str(i) for i in ids.get(name, [1])], HOSTILE_IDS
+        else:
+            real[name], hostile[name] = ["1"], list(HOSTILE_TEXT.values())
     for values in itertools.product(*(real[name] for name in names)):
         yield _fill(rule, dict(zip(names, values, strict=True))), True
-    for name in (n for n in names if n != "action"):
-        hostile = HOSTILE_IDS if name in ids else HOSTILE_TEXT.values()
-        for value in hostile:
+    for name in names:
+        for value in hostile[name]:
             yield _fill(rule, {**{n: real[n][0] for n in names}, name: value}), False
 
 
