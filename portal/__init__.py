@@ -4,12 +4,14 @@ import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, render_template, session
 from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -17,7 +19,7 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.localtime import TAIPEI, local_date
+from portal.localtime import local_date, local_datetime_text
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
@@ -49,6 +51,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     app.config.update(overrides or {})
     _ensure_secrets(app, config_name)
     _check_choices(app)
+    _check_external_address(app, config_name)
     if config_name == "production":
         _refuse_per_process_rate_limits(app)
     if app.config["TRUSTED_PROXIES"]:
@@ -95,6 +98,28 @@ def _check_choices(app: Flask) -> None:
             f"MANAGER_NOTICE must be one of {', '.join(MANAGER_NOTICE_MODES)}, "
             f"not {app.config['MANAGER_NOTICE']!r}"
         )
+
+
+def _check_external_address(app: Flask, config_name: str) -> None:
+    """E-mail links need the portal's own address; production answers only for its hosts.
+
+    Without these, a request naming another Host would get links to that host e-mailed
+    (a reset link to a forger's site) and pages built on it.
+    """
+    base = app.config["EXTERNAL_BASE_URL"]
+    if not base:
+        raise RuntimeError(
+            "set EXTERNAL_BASE_URL, the portal's address as people reach it, "
+            "such as https://portal.example.gov.tw"
+        )
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RuntimeError(
+            f"EXTERNAL_BASE_URL must be an http(s) address such as "
+            f"https://portal.example.gov.tw, not {base!r}"
+        )
+    if config_name == "production" and app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = [parts.hostname]
 
 
 def _refuse_per_process_rate_limits(app: Flask) -> None:
@@ -181,15 +206,22 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
-    app.add_template_filter(
-        lambda moment: moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S"), "local_datetime"
-    )
+    app.add_template_filter(local_datetime_text, "local_datetime")
 
 
 def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # A Host not in TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        return (
+            _("無法處理這個要求：網址不是本網站。"),
+            400,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

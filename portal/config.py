@@ -23,6 +23,14 @@ def env_int(name: str, default: int) -> int:
     return int(env_str(name, str(default)))
 
 
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list from the environment; None when it is not set."""
+    value = env_str(name)
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
     """A boolean setting from the environment ('1', 'true', 'yes', 'on' are true)."""
     value = env_str(name)
@@ -102,8 +110,12 @@ class Config:
     PASSWORD_REQUIRE_DIGIT = env_bool("PASSWORD_REQUIRE_DIGIT", True)
     PASSWORD_REQUIRE_SPECIAL = env_bool("PASSWORD_REQUIRE_SPECIAL", True)
 
-    # Sign-in: lockout after consecutive failures, session lifetimes, reset links.
+    # Sign-in: lockout after failures (auth/lockout.py), session lifetimes, reset links.
+    # LOGIN_MAX_FAILURES from one address within LOGIN_LOCK_MINUTES lock that address out of
+    # the account; LOGIN_ACCOUNT_MAX_FAILURES from all addresses together lock it for the
+    # addresses it has never signed in from. A new password lifts both.
     LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+    LOGIN_ACCOUNT_MAX_FAILURES = env_int("LOGIN_ACCOUNT_MAX_FAILURES", 50)
     LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
     SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
     SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
@@ -142,9 +154,13 @@ class Config:
     # active manager of the institution is e-mailed as each application arrives) or "daily"
     # (nothing at once; `flask manager-digest` sends each one a list of those still waiting).
     MANAGER_NOTICE = env_str("MANAGER_NOTICE", "immediate")
-    # Where people reach the portal, e.g. https://portal.example.gov.tw: the links in e-mail
-    # sent outside any request (`flask manager-digest`) are built on it.
+    # Where people reach the portal, e.g. https://portal.example.gov.tw: every link in every
+    # e-mail is built on it, never on the Host a request named. Production requires it.
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL")
+    # Host names the portal answers (Flask refuses others with 400), comma-separated; a name
+    # starting with "." admits its subdomains. Unset, production serves only the host of
+    # EXTERNAL_BASE_URL, and development and tests serve any.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
 
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False

@@ -7,6 +7,7 @@ each once keeps the rules and the Traditional Chinese messages identical everywh
 import re
 
 from flask import request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField, ValidationError
@@ -63,16 +64,68 @@ def national_id_check(form: FlaskForm, field: StringField) -> None:
         )
 
 
+# Why a phone number could not be read, in words (identifiers.PhoneNumberError.reason).
+PHONE_MESSAGES = {
+    "characters": _l(
+        "電話號碼只能有數字、括號、連字號與分機（# 或「分機」），例：(02)2522-0878#123。"
+    ),
+    "no_area_code": _l("請寫上區碼，例：(02)2522-0878；國外的號碼無法使用。"),
+    "unknown_area_code": _l("查無這個區碼，請確認，例：02、037、049。"),
+    "mobile": _l("這是手機號碼，請填在手機欄；市話請寫區碼與號碼，例：02-2522-0878。"),
+    "extension": _l("分機為 1 至 6 位數字，寫在 # 或「分機」之後，例：02-2522-0878#123。"),
+    "not_mobile": _l("手機號碼以 09 開頭，例：0912-345678；市話請填在聯絡電話欄。"),
+    "mobile_length": _l("手機號碼為 09 開頭的 10 位數字，例：0912-345678，請確認是否少打或多打。"),
+}
+
+
+def _landline_length_message(area_code: str) -> str:
+    counts = identifiers.LANDLINE_AREA_CODES[area_code]
+    word = _("或")  # 04 numbers have 7 or 8 digits
+    digits = f" {word} ".join(str(count) for count in counts)
+    return _(
+        "區碼 %(area)s 之後應有 %(digits)s 位數字，請確認是否少打或多打。",
+        area=area_code,
+        digits=digits,
+    )
+
+
+def phone_filter(normalize):
+    """A field filter: the number in its one stored form if it can be read, else as typed.
+
+    The form then shows the stored form back whenever it re-renders the field, and the
+    view gets what the database keeps; the field's check says why a number cannot be read.
+    """
+
+    def apply(value):
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return normalize(value)
+        except identifiers.PhoneNumberError:
+            return value
+
+    return apply
+
+
 def landline_check(form: FlaskForm, field: StringField) -> None:
-    """WTForms validator: see portal.identity.identifiers."""
-    if field.data and not identifiers.is_valid_landline(field.data.strip()):
-        raise ValidationError(_l("市話格式為 區碼-號碼#分機，例：02-12345678#123。"))
+    """WTForms validator: see portal.identity.identifiers.normalize_landline."""
+    if field.data:
+        try:
+            identifiers.normalize_landline(field.data)
+        except identifiers.PhoneNumberError as error:
+            if error.reason == "length":
+                raise ValidationError(_landline_length_message(error.area_code)) from None
+            raise ValidationError(PHONE_MESSAGES[error.reason]) from None
 
 
 def mobile_check(form: FlaskForm, field: StringField) -> None:
-    """WTForms validator: see portal.identity.identifiers."""
-    if field.data and not identifiers.is_valid_mobile(field.data.strip()):
-        raise ValidationError(_l("手機格式為 09xx-xxxxxx，例：0912-345678。"))
+    """WTForms validator: see portal.identity.identifiers.normalize_mobile."""
+    if field.data:
+        try:
+            identifiers.normalize_mobile(field.data)
+        except identifiers.PhoneNumberError as error:
+            reason = "mobile_length" if error.reason == "length" else error.reason
+            raise ValidationError(PHONE_MESSAGES[reason]) from None
 
 
 def new_username_field() -> StringField:
@@ -125,9 +178,10 @@ def name_field() -> StringField:
 
 
 def landline_field() -> StringField:
-    """聯絡電話: 02-12345678 with an optional #extension."""
+    """聯絡電話, read as people write it and kept as 02-12345678 with an optional #extension."""
     return StringField(
         _l("聯絡電話（市話）"),
+        filters=[phone_filter(identifiers.normalize_landline)],
         validators=[
             DataRequired(_l("請輸入聯絡電話。")),
             Length(max=30, message=_l("聯絡電話太長。")),
@@ -137,9 +191,10 @@ def landline_field() -> StringField:
 
 
 def mobile_field() -> StringField:
-    """手機, optional: 0912-345678."""
+    """手機, optional, read as people write it and kept as 0912-345678."""
     return StringField(
         _l("手機（選填）"),
+        filters=[phone_filter(identifiers.normalize_mobile)],
         validators=[Optional(), Length(max=20, message=_l("手機號碼太長。")), mobile_check],
     )
 

@@ -11,6 +11,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(TAIPEI).date()
 
 
+def local_datetime_text(moment: datetime) -> str:
+    """An aware timestamp as Taipei wall-clock time to the second: 2026-03-14 09:30:05."""
+    return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def local_now() -> datetime:
     """The current time in Taipei."""
     return datetime.now(TAIPEI)

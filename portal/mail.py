@@ -5,7 +5,7 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,12 @@ def send_mail(to: str, subject: str, body: str) -> bool:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """A link for an e-mail, on EXTERNAL_BASE_URL rather than whatever host a request named.
+    """A link for an e-mail, on EXTERNAL_BASE_URL, never on whatever host a request named.
 
-    Without that setting it falls back to the request's own address, and outside a request
-    (a command) it cannot build one.
+    A forged Host header would otherwise put the forger's site in a reset link. The
+    setting is required in production and has defaults elsewhere (see create_app).
     """
-    base = current_app.config["EXTERNAL_BASE_URL"]
-    if not base:
-        return url_for(endpoint, _external=True, **values)
-    parts = urlsplit(base)
+    parts = urlsplit(current_app.config["EXTERNAL_BASE_URL"])
     adapter = current_app.url_map.bind(
         parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
     )

@@ -76,11 +76,14 @@ class IsolatedClient(FlaskClient):
     """A test client whose requests run in their own context, as on a real server.
 
     Without this, a request made while the test holds an app context would reuse it, and
-    `g` (CSRF token, signed-in user) would leak from one request into the next.
+    `g` (CSRF token, signed-in user) would leak from one request into the next. The body
+    is read within the request's context too, as a server does: a streamed response
+    (stream_with_context) needs the context it was made in.
     """
 
     def open(self, *args, **kwargs):
-        """Make the request outside the test's contexts."""
+        """Make the request, and read its body, outside the test's contexts."""
+        kwargs.setdefault("buffered", True)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

@@ -1,5 +1,9 @@
 """The forms on 我的帳號."""
 
+from flask_babel import lazy_gettext as _l
+from wtforms import PasswordField
+from wtforms.validators import Length
+
 from portal.fields import (
     PortalForm,
     department_field,
@@ -16,3 +20,10 @@ class ContactForm(PortalForm):
     phone = landline_field()
     mobile = mobile_field()
     department = department_field()
+    # Needed only for a new e-mail (the service decides). Its own id: the password form on
+    # the same page has a current_password field too.
+    current_password = PasswordField(
+        _l("目前的密碼"),
+        id="contact_current_password",
+        validators=[Length(max=128, message=_l("密碼太長。"))],
+    )

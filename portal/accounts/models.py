@@ -75,7 +75,8 @@ class Account(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Consecutive failed sign-ins and the lock they led to (see auth.services).
+    # No longer written: lockout is counted from the audit trail (auth/lockout.py). Kept
+    # until a migration drops them.
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Staff sign in with a second factor: an encrypted TOTP seed, confirmed at enrolment.

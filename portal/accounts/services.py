@@ -4,6 +4,7 @@ from sqlalchemy import exists, select
 
 from portal.accounts.models import Account, AccountState, Role, username_key
 from portal.audit.services import Origin, record_event
+from portal.auth.passwords import confirm_current_password
 from portal.extensions import db
 
 
@@ -41,10 +42,17 @@ def update_contact(
     phone: str,
     mobile: str | None,
     department: str | None,
+    current_password: str,
     origin: Origin,
 ) -> str | None:
-    """Change e-mail, phones and department; returns the old e-mail if it changed (to be told)."""
+    """Change e-mail, phones and department; returns the old e-mail if it changed (to be told).
+
+    A new e-mail needs the current password: reset links go to it, so with a stolen session
+    alone it would hand over the account. Phones and department do not.
+    """
     old_email = account.email if account.email.lower() != email.lower() else None
+    if old_email is not None:
+        confirm_current_password(account, current_password, origin)
     account.email, account.phone, account.mobile = email, phone, mobile
     account.department = department or None
     record_event(

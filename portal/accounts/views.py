@@ -9,12 +9,17 @@ from portal.accounts.forms import ContactForm
 from portal.accounts.services import update_contact
 from portal.auth.forms import ChangePasswordForm
 from portal.auth.notifications import send_password_changed
-from portal.auth.passwords import WrongCurrentPassword, change_password
-from portal.auth.session import current_session_token
+from portal.auth.passwords import (
+    CurrentPasswordNeeded,
+    LockedOutOfAccount,
+    WrongCurrentPassword,
+    change_password,
+)
+from portal.auth.session import current_session_token, sign_out
 from portal.changes.labels import KIND_LABELS
 from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import changes_of
-from portal.identity.identifiers import mask_national_id, normalize_mobile
+from portal.identity.identifiers import mask_national_id
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
 from portal.security.national_ids import decrypt_national_id
@@ -69,8 +74,10 @@ def password():
                 current_session_token(),
                 request_origin(),
             )
-        except WrongCurrentPassword as error:
-            form.current_password.errors = [str(error.message)]
+        except LockedOutOfAccount as error:
+            return _signed_out(error)
+        except (CurrentPasswordNeeded, WrongCurrentPassword) as error:
+            form.current_password.errors = [str(error)]
         else:
             send_password_changed(current_user)
             flash(_("密碼已變更，其他裝置上的登入已登出。"))
@@ -85,16 +92,29 @@ def contact():
     form = ContactForm()
     if not form.validate_on_submit():
         return _render(contact_form=form, status=422)
-    mobile = normalize_mobile(form.mobile.data) if form.mobile.data else None
-    old_email = update_contact(
-        current_user,
-        email=form.email.data.strip(),
-        phone=form.phone.data.strip(),
-        mobile=mobile,
-        department=form.department.data or None,
-        origin=request_origin(),
-    )
+    try:
+        old_email = update_contact(
+            current_user,
+            email=form.email.data.strip(),
+            phone=form.phone.data,  # the fields hold the stored forms of the numbers
+            mobile=form.mobile.data or None,
+            department=form.department.data or None,
+            current_password=form.current_password.data or "",
+            origin=request_origin(),
+        )
+    except LockedOutOfAccount as error:
+        return _signed_out(error)
+    except (CurrentPasswordNeeded, WrongCurrentPassword) as error:
+        form.current_password.errors = [str(error)]
+        return _render(contact_form=form, status=422)
     if old_email:
         notifications.send_email_changed(current_user, old_email)
     flash(_("聯絡資料已更新。"))
     return redirect(url_for("accounts.home"), 303)
+
+
+def _signed_out(error: LockedOutOfAccount):
+    """Too many wrong passwords here: locked as for sign-in, and this session ends."""
+    sign_out(request_origin())
+    flash(str(error))
+    return redirect(url_for("auth.login"), 303)

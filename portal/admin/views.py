@@ -1,17 +1,35 @@
 """工作人員管理 and 稽核紀錄, for portal administrators only."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import StaffRole
 from portal.admin import services
-from portal.admin.forms import AuditSearchForm, NewStaffForm, StaffRoleForm
-from portal.audit.services import LAST_AUDIT_PAGE, AuditQuery, search_events
+from portal.admin.audit_export import csv_chunks, export_filename
+from portal.admin.forms import AUDIT_SEARCH_FIELDS, AuditSearchForm, NewStaffForm, StaffRoleForm
+from portal.audit import labels as audit_labels
+from portal.audit.services import (
+    LAST_AUDIT_PAGE,
+    AuditQuery,
+    audit_entry,
+    export_events,
+    search_events,
+)
 from portal.auth.notifications import send_reset_link
 from portal.auth.passwords import issue_reset_token
 from portal.authz import staff_required
+from portal.localtime import local_now
 from portal.rendering import page_argument, request_origin
 from portal.subsystems.services import offered_subsystems
 
@@ -98,22 +116,64 @@ def audit():
     """Search the audit trail by account, institution, kind and date."""
     form = AuditSearchForm(request.args)
     page = page_argument(LAST_AUDIT_PAGE)
-    events, has_next = [], False
+    entries, has_next = [], False
     if form.validate():
-        query = AuditQuery(
-            username=form.username.data or "",
-            institution_code=form.institution_code.data or "",
-            action=form.action.data or "",
-            date_from=form.date_from.data,
-            date_to=form.date_to.data,
-        )
-        events, has_next = search_events(query, page)
-    return render_template(
-        "admin/audit.html",
-        form=form,
-        events=events,
-        page=page,
-        has_next=has_next,
-        args=form.search_arguments(),
-        timezone=current_app.config["TIMEZONE"],
+        entries, has_next = search_events(_audit_query(form), page)
+    return _render_audit(form, entries=entries, page=page, has_next=has_next)
+
+
+@bp.get("/audit/export.csv")
+@portal_admin_required
+def audit_export():
+    """The same search as a CSV file, every matching event; errors go back to the search."""
+    form = AuditSearchForm(request.args)
+    if not form.validate():
+        return _render_audit(form, status=422)
+    entries = export_events(_audit_query(form), current_user.id, request_origin())
+    name = export_filename(form.date_from.data, form.date_to.data, local_now().date())
+    return Response(
+        stream_with_context(csv_chunks(entries)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
+
+
+@bp.get("/audit/<int:event_id>")
+@portal_admin_required
+def audit_event(event_id: int):
+    """One event: who, what, when, from where, about what, and its detail."""
+    return render_template(
+        "admin/audit_event.html",
+        entry=audit_entry(event_id),
+        labels=audit_labels,
+        search_args=_search_args(),
+    )
+
+
+def _audit_query(form: AuditSearchForm) -> AuditQuery:
+    return AuditQuery(
+        username=form.username.data or "",
+        institution_code=form.institution_code.data or "",
+        action=form.action.data or "",
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+    )
+
+
+def _search_args() -> dict:
+    """The search as given, to keep it in links (pages, an event, the export, back).
+
+    Only the search form's own fields: anything else would reach url_for as one of its
+    keywords (?_method=PUT made it raise).
+    """
+    return {key: value for key, value in request.args.items() if key in AUDIT_SEARCH_FIELDS}
+
+
+def _render_audit(form: AuditSearchForm, status: int = 200, **results):
+    context = {"entries": [], "page": 1, "has_next": False, "searched": not form.errors, **results}
+    return render_template(
+        "admin/audit.html", form=form, args=_search_args(), labels=audit_labels, **context
+    ), status

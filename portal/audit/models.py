@@ -31,3 +31,4 @@ class AuditEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped["Account | None"] = relationship(viewonly=True)  # noqa: F821 (by name)
+    institution: Mapped["Institution | None"] = relationship(viewonly=True)  # noqa: F821

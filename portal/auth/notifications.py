@@ -1,10 +1,10 @@
 """E-mails about sign-in and passwords."""
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import gettext as _
 
 from portal.accounts.models import Account
-from portal.mail import send_mail
+from portal.mail import external_url, send_mail
 
 
 def send_reset_link(account: Account, token: str, minutes: int) -> bool:
@@ -12,7 +12,7 @@ def send_reset_link(account: Account, token: str, minutes: int) -> bool:
     body = render_template(
         "auth/email/reset_link.txt",
         account=account,
-        link=url_for("auth.reset_password", token=token, _external=True),
+        link=external_url("auth.reset_password", token=token),
         minutes=minutes,
     )
     return send_mail(account.email, _("重設密碼連結"), body)

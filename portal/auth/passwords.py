@@ -1,7 +1,7 @@
 """Forgotten and changed passwords: one-time reset links, changes, notices."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -9,9 +9,11 @@ from sqlalchemy import func, select, update
 
 from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
+from portal.auth import lockout
 from portal.auth.models import PasswordResetToken
-from portal.auth.services import end_other_sessions, token_digest
+from portal.auth.services import AccountLocked, end_other_sessions, token_digest
 from portal.db_types import utcnow
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.locking import for_update
 from portal.security.passwords import hash_password, verify_password
@@ -23,10 +25,25 @@ class InvalidResetLink(Exception):
     message = _l("這個重設密碼連結已失效（已使用或超過時效）。請重新申請。")
 
 
-class WrongCurrentPassword(Exception):
+class WrongCurrentPassword(DomainError):
     """The current password given for a change is wrong."""
 
+    status = 422
     message = _l("目前的密碼不正確。")
+
+
+class CurrentPasswordNeeded(DomainError):
+    """A change that would hand over the account was asked for without the password."""
+
+    status = 422
+    message = _l("請輸入目前的密碼。")
+
+
+class LockedOutOfAccount(DomainError):
+    """Too many wrong passwords from this address: locked as for sign-in; the session ends."""
+
+    status = 403
+    message = AccountLocked.message
 
 
 def request_reset(username: str, email: str, origin: Origin) -> tuple[Account, str] | None:
@@ -77,12 +94,33 @@ def reset_password(token: str, new_password: str, origin: Origin) -> Account:
     return account
 
 
+def confirm_current_password(
+    account: Account, password: str, origin: Origin, now: datetime | None = None
+) -> None:
+    """Check the signed-in person's current password before a change that would hand over
+    the account (a new password, a new e-mail for the reset links).
+
+    A wrong one counts towards the same lockout as a wrong one at sign-in; once this
+    address is locked out of the account, LockedOutOfAccount says the session must end.
+    """
+    now = now or utcnow()
+    if not password:
+        raise CurrentPasswordNeeded()
+    password_ok = verify_password(account.password_hash, password)
+    if lockout.is_locked(account, origin, now):
+        lockout.record_refused(account, origin)
+        raise LockedOutOfAccount()
+    if not password_ok:
+        if lockout.record_failure(account, origin, "account.current_password_failed", now):
+            raise LockedOutOfAccount()
+        raise WrongCurrentPassword()
+
+
 def change_password(
     account: Account, current: str, new_password: str, keep_session_token: str, origin: Origin
 ) -> None:
     """Change the password after checking the current one; other sessions end."""
-    if not verify_password(account.password_hash, current):
-        raise WrongCurrentPassword()
+    confirm_current_password(account, current, origin)
     _set_password(account, new_password)
     end_other_sessions(account, keep_token=keep_session_token)
     _audit("password.changed", account, origin)
@@ -105,9 +143,8 @@ def _usable_token(token: str, lock: bool = False) -> PasswordResetToken:
 def _set_password(account: Account, new_password: str) -> None:
     now = utcnow()
     account.password_hash = hash_password(new_password)
+    # The password.reset or password.changed event recorded with it lifts every lockout.
     account.password_changed_at = now
-    account.failed_logins = 0
-    account.locked_until = None
     # Any other link still in a mailbox (reset or staff invitation) dies with the old password.
     db.session.execute(
         update(PasswordResetToken)

@@ -1,8 +1,4 @@
-"""Sign-in rules: who may enter, lockout after failures, server-side sessions.
-
-The lockout counter is changed with single UPDATE statements so that concurrent failures
-are all counted, on PostgreSQL (row locks) as on SQLite (one writer at a time).
-"""
+"""Sign-in rules: who may enter, server-side sessions; lockout is kept in auth/lockout.py."""
 
 import hashlib
 import secrets
@@ -11,12 +7,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, username_key
 from portal.audit.services import Origin, record_event
-from portal.auth import totp
+from portal.auth import lockout, totp
 from portal.auth.models import UserSession
 from portal.db_types import utcnow
 from portal.extensions import db
@@ -33,6 +29,8 @@ class SignInRefused(Exception):
 
 
 class WrongCredentials(SignInRefused):
+    """A wrong password, no such account, or an address locked out: told apart by nobody."""
+
     message = _l("帳號或密碼錯誤。")
 
 
@@ -41,7 +39,12 @@ class WrongSecondFactor(SignInRefused):
 
 
 class AccountLocked(SignInRefused):
-    message = _l("登入失敗次數過多，帳號已暫時鎖定，請稍後再試或使用「忘記密碼」。")
+    """Said only to someone who has shown the password (second factor, 我的帳號)."""
+
+    message = _l(
+        "失敗次數過多，暫時無法從目前的網路位置登入這個帳號。"
+        "請稍後再試，或使用「忘記密碼」重設密碼（重設後即可登入）。"
+    )
 
 
 class AccountNotActive(SignInRefused):
@@ -79,7 +82,11 @@ def token_digest(token: str) -> str:
 def authenticate(
     username: str, password: str, origin: Origin, now: datetime | None = None
 ) -> Account:
-    """The account if the password is right and it may sign in; raises SignInRefused."""
+    """The account if the password is right and it may sign in; raises SignInRefused.
+
+    No such account, a wrong password and an address locked out of the account all get
+    WrongCredentials, after the same work, so that the answer tells nobody which names exist.
+    """
     now = now or utcnow()
     account = db.session.scalar(
         select(Account).where(Account.username_key == username_key(username))
@@ -90,26 +97,22 @@ def authenticate(
         _audit("login.failed", None, origin, {"username": username[:30], "reason": "unknown"})
         db.session.commit()
         raise WrongCredentials()
-    _expire_old_lock(account, now)
     password_ok = verify_password(account.password_hash, password)
-    locked = account.locked_until is not None and account.locked_until > now
+    if lockout.is_locked(account, origin, now):
+        lockout.record_refused(account, origin)
+        raise WrongCredentials()
     if not password_ok:
-        _count_failure(account, now, origin)
-        raise AccountLocked() if _is_locked(account, now) else WrongCredentials()
-    if locked:
-        _audit("login.refused_locked", account, origin)
-        db.session.commit()
-        raise AccountLocked()
+        lockout.record_failure(account, origin, "login.failed", now)
+        raise WrongCredentials()
     if account.state is not AccountState.ACTIVE:
         _audit("login.refused_state", account, origin, {"state": account.state.value})
         db.session.commit()
         raise AccountNotActive(account.state)
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
-    # Staff have a second step: the count starts afresh only once the code is right too,
-    # or a known password would buy unlimited guesses at the six digits.
-    if not account.is_staff:
-        _clear_failures(account)
+    # No count to clear: the sign-in recorded with the new session starts this address's
+    # count afresh. For staff that comes only after the right code too, or a known password
+    # would buy unlimited guesses at the six digits.
     return account
 
 
@@ -118,61 +121,41 @@ def check_second_factor(
 ) -> None:
     """Accept a staff member's authenticator code; raises SignInRefused.
 
-    A wrong code counts towards the same lockout as a wrong password.
+    A wrong code counts towards the same lockout as a wrong password; the person has shown
+    the password already, so a lock is named as such (AccountLocked).
     """
     now = now or utcnow()
-    if _is_locked(account, now):
+    if lockout.is_locked(account, origin, now):
+        lockout.record_refused(account, origin)
         raise AccountLocked()
-    if not totp.verify_code(account, code):
-        _count_failure(account, now, origin, "login.second_factor_failed")
-        raise AccountLocked() if _is_locked(account, now) else WrongSecondFactor()
-    _clear_failures(account)
+    step = totp.matching_step(account, code, now)
+    if step is None or not _claim_step(account, step, now):
+        locked = lockout.record_failure(account, origin, "login.second_factor_failed", now)
+        raise AccountLocked() if locked else WrongSecondFactor()
 
 
-def _expire_old_lock(account: Account, now: datetime) -> None:
-    """A lock that has run out starts the count afresh."""
-    if account.locked_until is not None and account.locked_until <= now:
-        db.session.execute(
-            update(Account)
-            .where(Account.id == account.id, Account.locked_until <= now)
-            .values(failed_logins=0, locked_until=None)
-        )
-        db.session.commit()
-        db.session.refresh(account)
+def _claim_step(account: Account, step: int, now: datetime) -> bool:
+    """Mark the code's time step used, unless it or a later one was: whether this call did.
 
-
-def _count_failure(
-    account: Account, now: datetime, origin: Origin, action: str = "login.failed"
-) -> None:
-    config = current_app.config
-    db.session.execute(
-        update(Account)
-        .where(Account.id == account.id)
-        .values(failed_logins=Account.failed_logins + 1)
-    )
-    locked = db.session.execute(
+    One conditional UPDATE, so that of several requests carrying the same code at once only
+    one changes the row (PostgreSQL re-checks the condition after waiting for the row lock;
+    SQLite has one writer at a time). The first code accepted also confirms enrolment.
+    """
+    claimed = db.session.execute(
         update(Account)
         .where(
             Account.id == account.id,
-            Account.failed_logins >= config["LOGIN_MAX_FAILURES"],
-            (Account.locked_until.is_(None)) | (Account.locked_until <= now),
+            or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
         )
-        .values(locked_until=now + timedelta(minutes=config["LOGIN_LOCK_MINUTES"]))
+        .values(
+            totp_last_step=step,
+            totp_confirmed_at=func.coalesce(Account.totp_confirmed_at, now),
+        )
+        .execution_options(synchronize_session=False)
     ).rowcount
-    _audit(action, account, origin, {"reason": "password"} if action == "login.failed" else None)
-    if locked:
-        _audit("login.locked", account, origin)
     db.session.commit()
     db.session.refresh(account)
-
-
-def _is_locked(account: Account, now: datetime) -> bool:
-    return account.locked_until is not None and account.locked_until > now
-
-
-def _clear_failures(account: Account) -> None:
-    account.failed_logins = 0
-    account.locked_until = None
+    return claimed == 1
 
 
 def start_session(account: Account, origin: Origin) -> SessionToken:

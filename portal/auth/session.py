@@ -1,13 +1,15 @@
 """Binding a server-side session to the browser's cookie, for Flask-Login."""
 
 from flask import session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin
 from portal.auth.services import end_session, session_account, start_session
 
 SESSION_TOKEN_KEY = "sid"
+# Password right, second factor still to come (staff): the account and since when.
+PENDING_SECOND_FACTOR_KEY = "pending_second_factor"
 
 
 def sign_in(account: Account, origin: Origin) -> None:
@@ -30,6 +32,11 @@ def sign_out(origin: Origin) -> None:
 def current_session_token() -> str | None:
     """The token of this browser's session, if signed in."""
     return session.get(SESSION_TOKEN_KEY)
+
+
+def holds_a_person() -> bool:
+    """Whether this browser is signed in, or half-way through (the second factor to come)."""
+    return current_user.is_authenticated or PENDING_SECOND_FACTOR_KEY in session
 
 
 def load_account(account_id: str) -> Account | None:

@@ -1,11 +1,12 @@
 """Second factor for staff: time-based one-time passwords (RFC 6238) with pyotp."""
 
+from datetime import datetime
+
 import pyotp
 import segno
 from flask import current_app
 
 from portal.accounts.models import Account
-from portal.db_types import utcnow
 from portal.security.encryption import decrypt_text, encrypt_text
 
 # Seconds per TOTP step, and how many steps of clock drift are forgiven either way.
@@ -37,19 +38,16 @@ def provisioning_qr(account: Account, secret: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
-def verify_code(account: Account, code: str) -> bool:
-    """Whether the code is right and not used before; a used step cannot be replayed."""
+def matching_step(account: Account, code: str, now: datetime) -> int | None:
+    """The time step whose code this is, within the drift allowed; None if it matches none.
+
+    Whether the step was used already is not decided here: the caller claims it atomically.
+    """
     if not account.totp_secret_encrypted or not code.strip().isdigit():
-        return False
+        return None
     totp = pyotp.TOTP(decrypt_text(account.totp_secret_encrypted))
-    now = utcnow()
     for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):
         step = int(now.timestamp()) // STEP_SECONDS + offset
         if totp.at(step * STEP_SECONDS) == code.strip():
-            if account.totp_last_step is not None and step <= account.totp_last_step:
-                return False
-            account.totp_last_step = step
-            if account.totp_confirmed_at is None:
-                account.totp_confirmed_at = now
-            return True
-    return False
+            return step
+    return None

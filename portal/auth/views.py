@@ -31,18 +31,19 @@ from portal.auth.passwords import (
 from portal.auth.services import (
     AccountLocked,
     SignInRefused,
+    WrongCredentials,
     authenticate,
     check_second_factor,
 )
-from portal.auth.session import sign_in, sign_out
+from portal.auth.session import PENDING_SECOND_FACTOR_KEY, sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.manager.services import has_pending_applications
+from portal.redirects import safe_next
 from portal.rendering import page_or_fragment, request_origin
 from portal.security.national_ids import decrypt_national_id
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-PENDING_KEY = "pending_second_factor"
 # Minutes between a right password and the second factor before starting over.
 PENDING_MINUTES = 5
 
@@ -57,13 +58,6 @@ def _limit(setting: str):
     )
 
 
-def safe_next(target: str | None) -> str | None:
-    """A local path to go on to after sign-in, never another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
 def login():
@@ -76,12 +70,21 @@ def login():
     try:
         account = authenticate(form.username.data, form.password.data, request_origin())
     except SignInRefused as refusal:
-        return render_template("auth/login.html", form=form, refusal=str(refusal)), 401
+        return render_template(
+            "auth/login.html",
+            form=form,
+            refusal=str(refusal),
+            lockout_help=isinstance(refusal, WrongCredentials),
+        ), 401
     target = safe_next(form.next.data)
     if account.is_staff:
         db.session.commit()  # a rehashed password, if any
         session.clear()
-        session[PENDING_KEY] = {"account_id": account.id, "since": time.time(), "next": target}
+        session[PENDING_SECOND_FACTOR_KEY] = {
+            "account_id": account.id,
+            "since": time.time(),
+            "next": target,
+        }
         return redirect(url_for("auth.second_factor"), 303)
     sign_in(account, request_origin())
     return redirect(target or _landing_page(account), 303)
@@ -103,7 +106,7 @@ def logout():
 
 
 def _pending_account() -> Account | None:
-    pending = session.get(PENDING_KEY)
+    pending = session.get(PENDING_SECOND_FACTOR_KEY)
     if not pending or time.time() - pending["since"] > PENDING_MINUTES * 60:
         return None
     return db.session.get(Account, pending["account_id"])
@@ -115,7 +118,7 @@ def second_factor():
     """The authenticator code; the first time, enrolment with a QR code."""
     account = _pending_account()
     if account is None:
-        session.pop(PENDING_KEY, None)
+        session.pop(PENDING_SECOND_FACTOR_KEY, None)
         return redirect(url_for("auth.login"), 303)
     form = TotpForm()
     enrolling = account.totp_confirmed_at is None
@@ -123,13 +126,13 @@ def second_factor():
         try:
             check_second_factor(account, form.code.data, request_origin())
         except AccountLocked as refusal:
-            session.pop(PENDING_KEY, None)
+            session.pop(PENDING_SECOND_FACTOR_KEY, None)
             flash(str(refusal))
             return redirect(url_for("auth.login"), 303)
         except SignInRefused as refusal:
             form.code.errors = [str(refusal)]
         else:
-            target = session[PENDING_KEY].get("next")
+            target = session[PENDING_SECOND_FACTOR_KEY].get("next")
             if enrolling:
                 _audit_account("totp.enrolled", account)
             sign_in(account, request_origin())

@@ -50,7 +50,7 @@ class ChangeForm(PortalForm):
             self.target_id.choices = [SelectChoice(NOBODY, _l("請選擇"))] + [
                 _person(a) for a in everyone
             ]
-            self.successor_id.choices = [SelectChoice(NOBODY, _l("不適用"))] + [
+            self.successor_id.choices = [SelectChoice(NOBODY, _l("請選擇（只在交接時）"))] + [
                 _person(a) for a in people.general_users
             ]
         else:

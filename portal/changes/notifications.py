@@ -1,6 +1,6 @@
 """E-mails about a manager change: to the people it names, its filer and the other managers."""
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -8,7 +8,7 @@ from portal.accounts.models import Account, AccountState, Role
 from portal.changes.labels import ACTION_LABELS, KIND_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.extensions import db
-from portal.mail import send_mail
+from portal.mail import external_url, send_mail
 
 
 def send_decided(change: ManagerChange) -> int:
@@ -21,7 +21,7 @@ def send_decided(change: ManagerChange) -> int:
         approved=approved,
         kind_label=KIND_LABELS[change.kind],
         action_labels=ACTION_LABELS,
-        change_url=url_for("changes.detail", change_id=change.id, _external=True),
+        change_url=external_url("changes.detail", change_id=change.id),
     )
     return sum(send_mail(address, subject, body) for address in _recipients(change))
 

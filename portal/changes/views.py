@@ -1,7 +1,5 @@
 """管理者異動: file a change, verify it with the card or on paper, follow it, withdraw it."""
 
-import base64
-import binascii
 from functools import wraps
 
 from flask import (
@@ -23,11 +21,10 @@ from portal.changes.labels import ACTION_LABELS, KIND_LABELS, STATE_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.changes.printing import change_form_pdf
 from portal.changes.progress import change_progress
-from portal.db_types import parse_id
 from portal.rendering import allows_large_body, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge
-from portal.verification.views import PIN_LENGTHS
+from portal.verification.views import INCOMPLETE_ANSWER, PIN_LENGTHS, card_answer_from
 
 bp = Blueprint("changes", __name__, template_folder="templates", url_prefix="/manager-changes")
 
@@ -169,8 +166,18 @@ def _render_card(change: ManagerChange, refusal: str | None = None, status: int 
         helper_url=current_app.config["CARD_HELPER_URL"],
         pin_lengths=PIN_LENGTHS,
         answer_url=url_for("changes.card_answer", change_id=change.id),
+        what=_describe(change),
         paper_url=url_for("changes.detail", change_id=change.id),
     ), status
+
+
+def _describe(change: ManagerChange) -> str:
+    """The filing in one line: its kind, and who becomes what."""
+    items = "、".join(
+        f"{item.account.name}（{item.account.username}）{ACTION_LABELS[item.action]}"
+        for item in change.items
+    )
+    return f"{KIND_LABELS[change.kind]}：{items}"
 
 
 @bp.get("/<int:change_id>/card")
@@ -189,15 +196,17 @@ def card_answer(change_id: int):
     if not current_app.config["MANAGER_CHANGE_CARD_ENABLED"]:
         abort(404)
     change = _filed_by_me(change_id)
-    try:
-        certificate = base64.b64decode(request.form.get("certificate", ""), validate=True)
-        signature = base64.b64decode(request.form.get("signature", ""), validate=True)
-        challenge_id = parse_id(request.form.get("challenge_id"))
-    except (binascii.Error, ValueError):
-        return _render_card(change, _("讀卡程式傳回的資料不完整，請再驗證一次。"), 422)
+    answer = card_answer_from(request.form)
+    if answer is None:
+        return _render_card(change, str(INCOMPLETE_ANSWER), 422)
     try:
         decisions.verify_with_card(
-            current_user.id, change_id, challenge_id, certificate, signature, request_origin()
+            current_user.id,
+            change_id,
+            answer.challenge_id,
+            answer.certificate,
+            answer.signature,
+            request_origin(),
         )
     except VerificationRefused as refusal:
         return _render_card(change, str(refusal.message), 422)

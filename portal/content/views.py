@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from portal.content import downloads
 from portal.extensions import db
+from portal.redirects import safe_next
 
 bp = Blueprint("content", __name__, template_folder="templates")
 
@@ -37,8 +38,5 @@ def set_language(code: str):
     """Remember the chosen language and go back where the person was."""
     if code in current_app.config["LANGUAGES"]:
         session["language"] = code
-    target = request.args.get("next", "")
-    # Only local paths: an open redirect would help phishing.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("content.home")
-    return redirect(target)
+    # Only paths on this site: an open redirect would help phishing.
+    return redirect(safe_next(request.args.get("next")) or url_for("content.home"))

@@ -3,6 +3,10 @@
 Pure functions only (no Flask imports) so the rules can be unit-tested in isolation
 and reused by forms, importers and API handlers alike.
 
+Phone numbers are read the way people write them (``(02)2522-0878#4``,
+``02-25220878 分機 123``, ``０２－２５２２０８７８``, ``+886 912 345 678``) and kept in one
+form: ``02-25220878#123`` for a landline, ``0912-345678`` for a mobile.
+
 Identifier formats handled by :func:`id_kind`:
 
 * ``national``: 國民身分證統一編號, letter + ``1``/``2`` (sex) + 8 digits.
@@ -19,6 +23,7 @@ weighted 1,9,8,7,6,5,4,3,2,1,1; the sum must be a multiple of 10.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Final, Literal
 
 IdKind = Literal["national", "resident_old", "resident_new"]
@@ -40,16 +45,6 @@ _WEIGHTS: Final[tuple[int, ...]] = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
 _NATIONAL_RE: Final = re.compile(r"[A-Z][12][0-9]{8}")
 _RESIDENT_NEW_RE: Final = re.compile(r"[A-Z][89][0-9]{8}")
 _RESIDENT_OLD_RE: Final = re.compile(r"[A-Z][A-D][0-9]{8}")
-
-# Area code: 2-4 digits, starts with 0 but 09 is the mobile prefix. Subscriber part is
-# 5-8 digits; the optional extension follows '#', exactly as the design's
-# "02-12345678#123456" example.
-_LANDLINE_RE: Final = re.compile(r"(0[1-8][0-9]{0,2})-([0-9]{5,8})(?:#[0-9]{1,6})?")
-# Taiwanese landline numbers are 9 or 10 digits long including the leading 0, whatever
-# the split between area code and subscriber (02-xxxxxxxx, 049-xxxxxxx, 0826-xxxxx).
-_LANDLINE_TOTAL_DIGITS: Final = range(9, 11)
-
-_MOBILE_RE: Final = re.compile(r"(09[0-9]{2})-?([0-9]{6})")
 
 _MASK_VISIBLE: Final = 6
 _MASK: Final = "****"
@@ -110,24 +105,110 @@ def mask_national_id(value: str) -> str:
     return normalize_national_id(value)[:_MASK_VISIBLE] + _MASK
 
 
-def is_valid_landline(value: str) -> bool:
-    """Return True for a landline such as ``02-12345678`` or ``049-2345678#123``."""
-    match = _LANDLINE_RE.fullmatch(value.strip())
-    if match is None:
-        return False
-    area, subscriber = match.groups()
-    return len(area) + len(subscriber) in _LANDLINE_TOTAL_DIGITS
+class PhoneNumberError(ValueError):
+    """A phone number that cannot be read; ``reason`` says why, for the message shown.
+
+    Reasons: ``characters`` (something other than digits, separators and an extension),
+    ``no_area_code``, ``unknown_area_code``, ``mobile`` (a mobile number where a landline
+    is asked for), ``length`` (too few or too many digits for the area code, or for a
+    mobile), ``extension``, ``not_mobile``.
+    """
+
+    def __init__(self, reason: str, area_code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.area_code = area_code
 
 
-def is_valid_mobile(value: str) -> bool:
-    """Return True for a mobile number ``09XX-XXXXXX`` or ``09XXXXXXXX``."""
-    return _MOBILE_RE.fullmatch(value.strip()) is not None
+# Taiwan's area codes and how many digits follow each one. A number is split by the
+# longest code it starts with, whatever grouping the person typed: 049 is 南投, never 04
+# (台中 and 彰化 numbers never start with 9), and likewise 037, 082, 0826, 0836 and 089.
+LANDLINE_AREA_CODES: Final[dict[str, tuple[int, ...]]] = {
+    "02": (8,),  # 臺北、新北、基隆
+    "03": (7,),  # 桃園、新竹、宜蘭、花蓮
+    "037": (6,),  # 苗栗
+    "04": (7, 8),  # 彰化 (7), 臺中 (8)
+    "049": (7,),  # 南投
+    "05": (7,),  # 嘉義、雲林
+    "06": (7,),  # 臺南、澎湖
+    "07": (7,),  # 高雄
+    "08": (7,),  # 屏東
+    "082": (6,),  # 金門
+    "0826": (5,),  # 烏坵
+    "0836": (6,),  # 馬祖
+    "089": (6,),  # 臺東
+}
+_EXTENSION_DIGITS: Final = re.compile(r"[0-9]{1,6}")
+# What may separate an extension from the number: #, 分機, 轉, ext., x (after NFKC, so the
+# full-width ＃ and ｅｘｔ are these too).
+_EXTENSION_MARK: Final = re.compile(r"\s*(?:#|分機|轉|ext(?:ension)?\.?|x)\s*:?\s*", re.I)
+# Digits with the separators people put between them; + only in front, for +886.
+_NUMBER_PART: Final = re.compile(r"\+?[0-9 ()./-]*")
+# Dashes that NFKC leaves alone but that IMEs and word processors put in numbers.
+_DASHES: Final = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc", "-")
+)
+_COUNTRY_CODE: Final = "886"
+
+
+def normalize_landline(value: str) -> str:
+    """Return a landline as ``02-25220878`` or ``02-25220878#123``; raise PhoneNumberError."""
+    main, extension = _split_extension(_plain(value))
+    digits = _national_digits(main)
+    if digits.startswith("09"):
+        raise PhoneNumberError("mobile")
+    if not digits.startswith("0"):
+        raise PhoneNumberError("no_area_code")
+    area = max(
+        (code for code in LANDLINE_AREA_CODES if digits.startswith(code)), key=len, default=None
+    )
+    if area is None:
+        raise PhoneNumberError("unknown_area_code")
+    subscriber = digits[len(area) :]
+    if len(subscriber) not in LANDLINE_AREA_CODES[area]:
+        raise PhoneNumberError("length", area_code=area)
+    return f"{area}-{subscriber}" + (f"#{extension}" if extension is not None else "")
 
 
 def normalize_mobile(value: str) -> str:
-    """Return ``value`` as ``09XX-XXXXXX``; raise ValueError if it is not a valid mobile."""
-    match = _MOBILE_RE.fullmatch(value.strip())
-    if match is None:
-        raise ValueError("not a valid Taiwanese mobile number")
-    prefix, subscriber = match.groups()
-    return f"{prefix}-{subscriber}"
+    """Return a mobile number as ``0912-345678``; raise PhoneNumberError."""
+    digits = _national_digits(_plain(value))
+    if not digits.startswith("09"):
+        raise PhoneNumberError("not_mobile")
+    if len(digits) != 10:
+        raise PhoneNumberError("length")
+    return f"{digits[:4]}-{digits[4:]}"
+
+
+def _plain(value: str) -> str:
+    """Full-width digits and signs made ASCII, every kind of dash a hyphen, ends trimmed."""
+    return unicodedata.normalize("NFKC", value).translate(_DASHES).strip()
+
+
+def _split_extension(text: str) -> tuple[str, str | None]:
+    """The number and its extension (None if there is none) from ``02-2522-0878 分機 12``."""
+    parts = _EXTENSION_MARK.split(text, maxsplit=1)
+    if len(parts) == 1:
+        return text, None
+    main, extension = parts
+    # "02-25220878（分機 12）": the brackets belong to the extension, not the number.
+    if main.endswith("("):
+        main, extension = main[:-1], extension.removesuffix(")")
+    extension = extension.strip()
+    if not _EXTENSION_DIGITS.fullmatch(extension):
+        raise PhoneNumberError("extension")
+    return main.strip(), extension
+
+
+def _national_digits(text: str) -> str:
+    """The digits of a number as dialled within Taiwan: +886 becomes the trunk 0."""
+    if not text or not _NUMBER_PART.fullmatch(text):
+        raise PhoneNumberError("characters")
+    digits = re.sub(r"[^0-9]", "", text)
+    if text.startswith("+") and not digits.startswith(_COUNTRY_CODE):
+        raise PhoneNumberError("no_area_code")  # a number abroad
+    if digits.startswith(_COUNTRY_CODE):
+        # "+886 2 2522 0878" and "+886 (0)2 2522 0878" alike.
+        rest = digits[len(_COUNTRY_CODE) :]
+        digits = rest if rest.startswith("0") else "0" + rest
+    return digits

@@ -12,6 +12,14 @@ from zxcvbn_rs_py import zxcvbn
 
 # zxcvbn's 0-4 score shown as the three words of the agency's meter.
 STRENGTH_LABELS = {"weak": _l("弱"), "medium": _l("中"), "strong": _l("強")}
+# What the meter says: nothing typed yet, a password some rule refuses, or the strength of
+# one every rule accepts. A password the rules refuse never gets a strength word, however
+# zxcvbn scores it, so the meter never calls an unusable password 強.
+VERDICT_LABELS = {
+    "none": _l("（尚未輸入）"),
+    "unacceptable": _l("不符合規則"),
+    **STRENGTH_LABELS,
+}
 # zxcvbn gets slow on long input; the meter and the check never look further than this.
 ZXCVBN_MAX_INPUT = 64
 
@@ -63,9 +71,16 @@ class PasswordAssessment:
     password_given: bool = True
 
     @property
-    def strength_label(self) -> str:
-        """弱, 中 or 強."""
-        return str(STRENGTH_LABELS[self.strength])
+    def verdict(self) -> str:
+        """What the meter says: none, unacceptable, or an acceptable password's strength."""
+        if not self.password_given:
+            return "none"
+        return self.strength if self.acceptable else "unacceptable"
+
+    @property
+    def verdict_label(self) -> str:
+        """The meter's word: （尚未輸入）, 不符合規則, 弱, 中 or 強."""
+        return str(VERDICT_LABELS[self.verdict])
 
     @property
     def acceptable(self) -> bool:

@@ -1,7 +1,7 @@
 """E-mails about a unit manager's work: new applications to review (at once or daily),
 decisions on applicants, deactivations and reactivations."""
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -19,7 +19,7 @@ def send_decision(application: Application, reason: str) -> bool:
         application=application,
         approved=approved,
         reason=reason,
-        login_url=url_for("auth.login", _external=True),
+        login_url=external_url("auth.login"),
     )
     subject = _("帳號申請已核准") if approved else _("帳號申請未獲核准")
     return send_mail(application.account.email, subject, body)

@@ -1,6 +1,6 @@
 """E-mails about an application."""
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import gettext as _
 
 from portal.institutions.models import Institution
@@ -14,7 +14,7 @@ def send_application_received(application: Application) -> bool:
     body = render_template(
         "registration/email/application_received.txt",
         application=application,
-        status_url=url_for("registration.status", _external=True),
+        status_url=external_url("registration.status"),
     )
     subject = _("帳號申請已收到（申請編號 %(no)s）", no=application.application_no)
     return send_mail(application.account.email, subject, body)

@@ -21,7 +21,7 @@ from portal.accounts.models import Role
 from portal.changes.progress import change_progress
 from portal.changes.services import find_change, is_change_number
 from portal.extensions import limiter
-from portal.identity.identifiers import mask_national_id, normalize_mobile
+from portal.identity.identifiers import mask_national_id
 from portal.identity.password_policy import PasswordPolicy, assess_password
 from portal.localtime import local_now
 from portal.manager import notifications as manager_notifications
@@ -149,8 +149,8 @@ def _details(form: RegistrationForm) -> ApplicantDetails:
         national_id=form.national_id.data,
         name=form.name.data.strip(),
         department=form.department.data or None,
-        phone=form.phone.data.strip(),
-        mobile=normalize_mobile(form.mobile.data) if form.mobile.data else None,
+        phone=form.phone.data,  # the fields hold the stored forms of the numbers
+        mobile=form.mobile.data or None,
         email=form.email.data.strip(),
         subsystem_codes=tuple(form.subsystems.data or ()),
         submission_token=form.submission_token.data,

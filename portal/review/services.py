@@ -217,19 +217,31 @@ def _page_of(statement: Select, chosen: QueueFilter, after, started, number) -> 
     return statement.order_by(started, number).limit(PAGE_SIZE + 1)
 
 
-def counts_by_state() -> dict[str, int]:
-    """How many paper applications and changes each state holds, for the queue's tabs."""
+def counts_by_state(chosen: QueueFilter = QueueFilter()) -> dict[str, int]:
+    """How many paper filings of the chosen kind and institution each state holds."""
     counts = dict.fromkeys((state.value for state in QUEUE_STATES), 0)
-    for model, scan_column in (
-        (Application, PaperScan.application_id),
-        (ManagerChange, PaperScan.change_id),
-    ):
-        has_scan = exists().where(scan_column == model.id)
-        for state, count in db.session.execute(
+    tables = []
+    if chosen.kind in ("", FORM_A):
+        tables.append((Application, PaperScan.application_id, None))
+    if chosen.kind != FORM_A:
+        kind = ManagerChange.kind == ChangeKind(chosen.kind) if chosen.kind else None
+        tables.append((ManagerChange, PaperScan.change_id, kind))
+    for model, scan_column, kind in tables:
+        statement = (
             select(model.state, func.count())
-            .where(model.state.in_([s.value for s in QUEUE_STATES]), has_scan)
+            .where(
+                model.state.in_([s.value for s in QUEUE_STATES]),
+                exists().where(scan_column == model.id),
+            )
             .group_by(model.state)
-        ):
+        )
+        if kind is not None:
+            statement = statement.where(kind)
+        if chosen.institution_code:
+            statement = statement.join(Institution, model.institution_id == Institution.id).where(
+                Institution.code == chosen.institution_code
+            )
+        for state, count in db.session.execute(statement):
             counts[state.value] += count
     return counts
 

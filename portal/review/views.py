@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import StaffRole
@@ -20,6 +21,13 @@ from portal.review import services
 from portal.security.national_ids import decrypt_national_id
 from portal.verification import scans
 from portal.workcalendar.services import current_calendar
+
+# The queue holds applications and changes alike: its states are named for both.
+QUEUE_STATE_LABELS = {
+    ApplicationState.AWAITING_PAPER_REVIEW: _l("紙本審核中"),
+    ApplicationState.REFUSED: _l("未核准"),
+    ApplicationState.APPROVED: _l("已核准"),
+}
 
 bp = Blueprint("review", __name__, template_folder="templates", url_prefix="/review")
 help_desk_required = staff_required(StaffRole.HELP_DESK)
@@ -49,9 +57,9 @@ def queue():
         chosen=chosen,
         states=services.QUEUE_STATES,
         kinds=services.QUEUE_KINDS,
-        labels=STATE_LABELS,
+        labels=QUEUE_STATE_LABELS,
         kind_labels={services.FORM_A: _("A. 初次管理者帳號申請"), **KIND_LABELS},
-        counts=services.counts_by_state() if not after else {},
+        counts=services.counts_by_state(chosen) if not after else {},
     )
 
 

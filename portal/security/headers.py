@@ -1,6 +1,6 @@
 """HTTP security headers added to every response."""
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 
 def content_security_policy(card_helper_url: str) -> str:
@@ -26,6 +26,8 @@ def content_security_policy(card_helper_url: str) -> str:
 
 def init_security_headers(app: Flask) -> None:
     """Register the after-request hook that sets the headers."""
+    from portal.auth.session import holds_a_person
+
     policy = content_security_policy(app.config["CARD_HELPER_URL"])
 
     @app.after_request
@@ -37,6 +39,11 @@ def init_security_headers(app: Flask) -> None:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
         )
+        if request.endpoint != "static" and holds_a_person():
+            # A signed-in person's pages and fragments (their account, applicants, a
+            # revealed ID number, an authenticator seed) must not stay in a shared PC's
+            # history or a proxy's cache. Static files are the same for everyone.
+            response.headers["Cache-Control"] = "no-store"
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"

@@ -26,6 +26,12 @@ TRANSITIONS = {
     "refuse": (RequestState.PENDING, RequestState.REFUSED),
     "revoke": (RequestState.APPROVED, RequestState.REVOKED),
 }
+# The audit trail's name for each outcome, spelled out so every recorded action can be found.
+AUDIT_ACTIONS = {
+    RequestState.APPROVED: "subsystem_request.approved",
+    RequestState.REFUSED: "subsystem_request.refused",
+    RequestState.REVOKED: "subsystem_request.revoked",
+}
 
 
 def administered_subsystem_ids(admin: Account) -> list[int]:
@@ -68,7 +74,7 @@ def decide_request(
         raise AlreadyDecided()
     item.state, item.decided_at = outcome, utcnow()
     record_event(
-        f"subsystem_request.{outcome.value}",
+        AUDIT_ACTIONS[outcome],
         subject_type="subsystem_request",
         subject_id=item.id,
         origin=origin,

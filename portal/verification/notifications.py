@@ -1,9 +1,9 @@
 """E-mails about a manager application's verification."""
 
-from flask import render_template, url_for
+from flask import render_template
 from flask_babel import gettext as _
 
-from portal.mail import send_mail
+from portal.mail import external_url, send_mail
 from portal.registration.models import Application
 
 
@@ -12,7 +12,7 @@ def send_verified(application: Application) -> bool:
     body = render_template(
         "verification/email/verified.txt",
         application=application,
-        login_url=url_for("auth.login", _external=True),
+        login_url=external_url("auth.login"),
     )
     return send_mail(application.account.email, _("管理者帳號已啟用"), body)
 
@@ -22,6 +22,6 @@ def send_paper_refused(application: Application) -> bool:
     body = render_template(
         "verification/email/paper_refused.txt",
         application=application,
-        paper_url=url_for("verification.paper", _external=True),
+        paper_url=external_url("verification.paper"),
     )
     return send_mail(application.account.email, _("紙本審核未通過"), body)

@@ -6,6 +6,7 @@ they just submitted, or the one they found on the progress page with its ID numb
 
 import base64
 import binascii
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -17,16 +18,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.db_types import parse_id
-from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_date
-from portal.printing import ManagerFormData, render_manager_form, split_phone
+from portal.printing import ManagerFormData, render_manager_form
 from portal.registration.models import Application
 from portal.registration.services import application_by_number
 from portal.rendering import allows_large_body, request_origin
-from portal.security.national_ids import decrypt_national_id
 from portal.verification import notifications, scans, services
+from portal.verification.form_pages import form_page
 
 bp = Blueprint("verification", __name__, template_folder="templates", url_prefix="/verification")
 
@@ -34,6 +35,7 @@ SESSION_KEY = "verifying_application_no"
 # The PIN lengths card.js checks before anything is sent: those the card helper accepts
 # (card_helper.backends.base; the helper never imports the portal, nor the portal it).
 PIN_LENGTHS = range(4, 16 + 1)
+INCOMPLETE_ANSWER = _l("讀卡程式傳回的資料不完整，請再驗證一次。")
 
 
 def allow_verification(application_no: str) -> None:
@@ -60,6 +62,7 @@ def _render_card_page(application: Application, refusal: str | None = None, stat
         pin_lengths=PIN_LENGTHS,
         answer_url=url_for("verification.card_answer"),
         paper_url=url_for("verification.paper"),
+        what=None,
     ), status
 
 
@@ -78,15 +81,16 @@ def card_answer():
     application = _application()
     if application is None:
         return redirect(url_for("registration.status"))
-    try:
-        certificate = base64.b64decode(request.form.get("certificate", ""), validate=True)
-        signature = base64.b64decode(request.form.get("signature", ""), validate=True)
-        challenge_id = parse_id(request.form.get("challenge_id"))
-    except (binascii.Error, ValueError):
-        return _render_card_page(application, _("讀卡程式傳回的資料不完整，請再驗證一次。"), 422)
+    answer = card_answer_from(request.form)
+    if answer is None:
+        return _render_card_page(application, str(INCOMPLETE_ANSWER), 422)
     try:
         services.verify_with_card(
-            application, challenge_id, certificate, signature, request_origin()
+            application,
+            answer.challenge_id,
+            answer.certificate,
+            answer.signature,
+            request_origin(),
         )
     except services.VerificationRefused as refusal:
         return _render_card_page(application, str(refusal.message), 422)
@@ -141,24 +145,34 @@ def paper_form():
 
 def form_data(application: Application) -> ManagerFormData:
     """What the printed form A shows for this manager application."""
-    account = application.account
-    area, number, extension = split_phone(account.phone)
-    return ManagerFormData(
-        application_no=application.application_no,
-        applied_on=local_date(application.submitted_at),
-        kind="A",
-        change=None,
-        institution_name=application.institution.name,
-        institution_code=application.institution.code,
-        username=account.username,
-        applicant_name=account.name,
-        national_id_display=mask_national_id(decrypt_national_id(account.national_id_encrypted)),
-        department=account.department or "",
-        phone_area=area,
-        phone_number=number,
-        phone_extension=extension,
-        email=account.email,
+    return form_page(
+        application.account,
+        application.institution,
+        application.application_no,
+        local_date(application.submitted_at),
+        "A",
     )
+
+
+@dataclass(frozen=True)
+class CardAnswer:
+    """What card.js posts back from the card helper."""
+
+    challenge_id: int
+    certificate: bytes
+    signature: bytes
+
+
+def card_answer_from(form) -> CardAnswer | None:
+    """The card helper's answer as posted; None when it is not complete or not base64."""
+    try:
+        return CardAnswer(
+            challenge_id=parse_id(form.get("challenge_id")),
+            certificate=base64.b64decode(form.get("certificate", ""), validate=True),
+            signature=base64.b64decode(form.get("signature", ""), validate=True),
+        )
+    except (binascii.Error, ValueError):
+        return None
 
 
 @bp.post("/paper")

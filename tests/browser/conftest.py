@@ -113,16 +113,33 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh profile (cookies, storage) for each test, in Traditional Chinese."""
+def new_profile(browser: Browser, width: int = 1100, height: int = 900) -> BrowserContext:
+    """A fresh profile (cookies, storage) in Traditional Chinese, with the tests' timeouts."""
     ctx = browser.new_context(
         locale="zh-TW",
         timezone_id="Asia/Taipei",
-        viewport={"width": 1100, "height": 900},
+        viewport={"width": width, "height": height},
     )
     ctx.set_default_timeout(DEFAULT_TIMEOUT_MS)
     ctx.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    return ctx
+
+
+def recording_page(ctx: BrowserContext, problems: PageProblems) -> Page:
+    """A new page of the profile whose console errors, exceptions and CSP violations go
+    into `problems`."""
+    ctx.expose_function("__reportCspViolation", problems.record_csp_violation)
+    ctx.add_init_script(_CSP_LISTENER)
+    tab = ctx.new_page()
+    tab.on("console", problems.record_console)
+    tab.on("pageerror", problems.record_page_error)
+    return tab
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh profile (cookies, storage) for each test, in Traditional Chinese."""
+    ctx = new_profile(browser)
     yield ctx
     ctx.close()
 
@@ -146,12 +163,15 @@ def pytest_runtest_call(item: pytest.Item):
 @pytest.fixture
 def page(context: BrowserContext, page_problems: PageProblems) -> Iterator[Page]:
     """A page that records its problems (checked by `pytest_runtest_call` above)."""
-    context.expose_function("__reportCspViolation", page_problems.record_csp_violation)
-    context.add_init_script(_CSP_LISTENER)
-    tab = context.new_page()
-    tab.on("console", page_problems.record_console)
-    tab.on("pageerror", page_problems.record_page_error)
-    yield tab
+    yield recording_page(context, page_problems)
+
+
+@pytest.fixture
+def second_page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
+    """Another person's page, in a profile of its own, recording into the same problems."""
+    ctx = new_profile(browser)
+    yield recording_page(ctx, page_problems)
+    ctx.close()
 
 
 @pytest.fixture(scope="session")

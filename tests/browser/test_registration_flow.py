@@ -51,11 +51,11 @@ def test_manager_applies_through_the_form(
     expect(page.locator("#role-error")).to_be_empty()
     page.locator("#username").press_sequentially("chen.clinic01", delay=TYPING_DELAY_MS)
 
-    # The meter follows the typing: weak at first, strong once the password is complete.
+    # The meter follows the typing: refused at first, strong once the password is complete.
     password = page.locator("#password")
     strength = page.locator("#password-strength")
     password.press_sequentially(factories.STRONG_PASSWORD[:3], delay=TYPING_DELAY_MS)
-    expect(strength).to_have_text("弱")
+    expect(strength).to_have_text("不符合規則")
     password.press_sequentially(factories.STRONG_PASSWORD[3:], delay=TYPING_DELAY_MS)
     expect(strength).to_have_text("強")
     expect(page.locator("#password-meter li.unmet")).to_have_count(0)

@@ -106,7 +106,7 @@ def test_forgotten_password_reset_by_e_mailed_link(
     strength = page.locator("#password-strength")
     expect(strength).to_have_text("（尚未輸入）")
     password.press_sequentially(NEW_PASSWORD[:3], delay=TYPING_DELAY_MS)
-    expect(strength).to_have_text("弱")
+    expect(strength).to_have_text("不符合規則")
     password.press_sequentially(NEW_PASSWORD[3:], delay=TYPING_DELAY_MS)
     expect(strength).to_have_text("強")
     expect(page.locator("#password-meter li.unmet")).to_have_count(0)

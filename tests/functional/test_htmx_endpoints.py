@@ -58,7 +58,7 @@ def test_institution_search_with_nothing_or_absurd_input(client, db_session):
     assert response.status_code == 200
 
 
-def test_meter_fragment_goes_from_weak_to_strong(client, token):
+def test_meter_fragment_goes_from_refused_to_strong(client, token):
     headers = {**HX, "X-CSRFToken": token}
     verdicts = []
     for password in ("abc", "Tz9*kq~W", "Tz9*kq~Wm!x2"):
@@ -69,8 +69,34 @@ def test_meter_fragment_goes_from_weak_to_strong(client, token):
         ).get_data(as_text=True)
         assert html.lstrip().startswith('<div id="password-meter"')
         verdicts.append(text_of(html, "password-strength"))
-    assert verdicts[0] == "弱"
+    assert verdicts[0] == "不符合規則"
     assert verdicts[-1] == "強"
+
+
+REFUSED_BUT_STRONG = "Clinic@Chen$2026"  # zxcvbn: 4, but @ and $ are not among *~!=#
+
+
+def test_meter_fragment_never_calls_a_refused_password_strong(client, token):
+    html = client.post(
+        "/register/password-strength",
+        data={"password": REFUSED_BUT_STRONG, "username": "chen01"},
+        headers={**HX, "X-CSRFToken": token},
+    ).get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="password-meter"')
+    assert text_of(html, "password-strength") == "不符合規則"
+    assert "meter-strong" not in html and "strength-strong" not in html
+    assert 'class="meter-bar meter-unacceptable"' in html
+    assert 'class="unmet" data-rule="charset"' in html
+
+
+def test_meter_full_page_never_calls_a_refused_password_strong(client, token):
+    html = client.post(
+        "/register/password-strength",
+        data={"csrf_token": token, "password": REFUSED_BUT_STRONG, "username": "chen01"},
+    ).get_data(as_text=True)
+    assert "<html" in html
+    assert text_of(html, "password-strength") == "不符合規則"
+    assert "meter-strong" not in html
 
 
 def test_meter_checklist_ticks_each_rule(client, token):

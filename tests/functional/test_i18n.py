@@ -78,7 +78,7 @@ def test_password_meter_fragment_in_english(client):
         data={"password": "abc"},
         headers={**HX, "X-CSRFToken": token},
     ).get_data(as_text=True)
-    assert text_of(html, "password-strength") == "Weak"
+    assert text_of(html, "password-strength") == "Does not meet the rules"
     assert "Contains an uppercase letter" in html
     assert "Strength of at least “Medium”" in html
 

@@ -422,3 +422,18 @@ def test_each_kind_goes_through_the_help_desk(client, clinic, db_session, kind):
         "demote": old.role is Role.GENERAL,
         "handover": old.state is AccountState.DEACTIVATED and user.role is Role.MANAGER,
     }[kind]
+
+
+def test_queue_counts_follow_the_kind_filter(client, clinic, db_session):
+    login(client, clinic["new"].username)
+    file_change(client, kind="deactivate", target_id=clinic["old"].id)
+    upload(client, filed(db_session))
+    file_change(client, kind="promote", target_id=clinic["user"].id)
+    upload(client, filed(db_session))
+    helpdesk = client.application.test_client()
+    login_staff(helpdesk, factories.staff(StaffRole.HELP_DESK))
+    every = helpdesk.get("/review").get_data(as_text=True)
+    assert text_of(every, "count-awaiting_paper_review") == "2"
+    only_b = helpdesk.get("/review?kind=deactivate").get_data(as_text=True)
+    assert text_of(only_b, "count-awaiting_paper_review") == "1"
+    assert "紙本審核中" in text_of(only_b, "state-counts")

@@ -28,7 +28,7 @@ def ask_for_link(client, username="wu.reset", email="wu@example.org"):
 
 
 def link_from(mail) -> str:
-    return re.search(r"http://localhost(/password/reset/\S+)", mail.get_content()).group(1)
+    return re.search(r"http://portal.test(/password/reset/\S+)", mail.get_content()).group(1)
 
 
 def set_new_password(client, path, password=NEW_PASSWORD):
@@ -146,13 +146,18 @@ def test_change_contact_validates_and_tells_the_old_address(client, person, smtp
     )
     assert bad.status_code == 422
     html = bad.get_data(as_text=True)
-    assert "市話格式" in text_of(html, "phone-error")
+    assert "請寫上區碼" in text_of(html, "phone-error")
     assert 'value="wu@new.example.org"' in html
     good = post_form(
         client,
         "/account",
         "/account/contact",
-        {"email": "wu@new.example.org", "phone": "04-22345678#12", "mobile": "0912345678"},
+        {
+            "email": "wu@new.example.org",
+            "phone": "04-22345678#12",
+            "mobile": "0912345678",
+            "current_password": factories.STRONG_PASSWORD,
+        },
     )
     assert good.status_code == 303
     page = client.get("/account").get_data(as_text=True)
@@ -168,7 +173,12 @@ def test_department_is_shown_and_changed_on_my_account(client, person, db_sessio
     page = client.get("/account").get_data(as_text=True)
     assert input_value(page, "department") == "家醫科"
     assert 'aria-describedby="department-error department-hint"' in page
-    contact = {"email": "wu@new.example.org", "phone": "04-22345678#12", "mobile": ""}
+    contact = {
+        "email": "wu@new.example.org",
+        "phone": "04-22345678#12",
+        "mobile": "",
+        "current_password": factories.STRONG_PASSWORD,
+    }
     too_long = post_form(
         client, "/account", "/account/contact", {**contact, "department": "科" * 101}
     )
@@ -207,6 +217,20 @@ def test_account_meter_as_fragment_and_full_page(client, person):
     page = client.post("/password/strength", data={"password": NEW_PASSWORD, "csrf_token": token})
     assert "<html" in page.get_data(as_text=True)
     assert text_of(page.get_data(as_text=True), "password-strength") == "強"
+
+
+def test_account_meter_never_calls_a_refused_password_strong(client, person):
+    login(client, "wu.reset")
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    for headers in ({**HX, "X-CSRFToken": token}, {}):
+        html = client.post(
+            "/password/strength",
+            data={"password": "Clinic@Chen$2026", "csrf_token": token},
+            headers=headers,
+        ).get_data(as_text=True)
+        assert text_of(html, "password-strength") == "不符合規則"
+        assert "meter-strong" not in html
+        assert 'class="unmet" data-rule="charset"' in html
 
 
 def test_account_meter_needs_an_account(client, db_session):

@@ -54,6 +54,7 @@ PAGES = {
     "/admin/staff": {"portal_admin": 200, "anonymous": 302},
     "/admin/staff/new": {"portal_admin": 200, "anonymous": 302},
     "/admin/audit": {"portal_admin": 200, "anonymous": 302},
+    "/admin/audit/export.csv": {"portal_admin": 200, "anonymous": 302},
     "/review": {"help_desk": 200, "anonymous": 302},
 }
 ROLES = [

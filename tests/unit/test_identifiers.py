@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from portal.identity.identifiers import (
+    PhoneNumberError,
     id_kind,
-    is_valid_landline,
-    is_valid_mobile,
     is_valid_national_id,
     mask_national_id,
+    normalize_landline,
     normalize_mobile,
     normalize_national_id,
 )
@@ -156,85 +156,135 @@ def test_mask_national_id(value: str, masked: str) -> None:
     assert mask_national_id(value) == masked
 
 
+# The agency's own contact list, clerks' habits, and what IMEs type: all one stored form.
+LANDLINES = [
+    ("(02)2522-0878", "02-25220878"),
+    ("(02)2559-1971#4", "02-25591971#4"),
+    ("02-2522-0878", "02-25220878"),
+    ("02-25220878 分機 123", "02-25220878#123"),
+    ("02-25220878分機123", "02-25220878#123"),
+    ("02-25220878 轉 123", "02-25220878#123"),
+    ("02-25220878（分機 12）", "02-25220878#12"),
+    ("02 2522 0878 ext. 5", "02-25220878#5"),
+    ("02 2522 0878 EXT 5", "02-25220878#5"),
+    ("02-25220878 x123", "02-25220878#123"),
+    ("02-25220878 #123", "02-25220878#123"),
+    ("０２－２５２２０８７８", "02-25220878"),
+    ("（０２）２５５９－１９７１＃４", "02-25591971#4"),
+    ("02—2522—0878", "02-25220878"),  # an em dash from a word processor
+    ("0225220878", "02-25220878"),
+    ("02.2522.0878", "02-25220878"),
+    ("02/2522 0878", "02-25220878"),
+    ("+886-2-2522-0878", "02-25220878"),
+    ("+886 (0)2 2522 0878", "02-25220878"),
+    ("886-2-25220878#9", "02-25220878#9"),
+    ("  02-12345678#123456 ", "02-12345678#123456"),
+    ("02-12345678", "02-12345678"),  # the stored form stays as it is
+    ("03-1234567", "03-1234567"),
+    ("04-22345678", "04-22345678"),  # 臺中: 8 digits
+    ("04-7123456", "04-7123456"),  # 彰化: 7 digits
+    ("049-2345678", "049-2345678"),
+    ("(049)234-5678", "049-2345678"),
+    ("0492345678", "049-2345678"),  # 049 is 南投, never 04 followed by a 9
+    ("037-123456", "037-123456"),
+    ("03-7123456", "037-123456"),  # the same digits dial 苗栗
+    ("089-345678", "089-345678"),
+    ("082-312345", "082-312345"),
+    ("0826-12345", "0826-12345"),
+    ("0836-123456", "0836-123456"),
+    ("07-1234567", "07-1234567"),
+    ("08-7123456", "08-7123456"),
+]
+
+
+@pytest.mark.parametrize(("value", "stored"), LANDLINES)
+def test_landlines_as_people_write_them(value: str, stored: str) -> None:
+    assert normalize_landline(value) == stored
+    assert normalize_landline(stored) == stored  # reading the stored form changes nothing
+
+
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        "02-12345678",
-        "02-23456789",
-        "02-12345678#1",
-        "02-12345678#123456",
-        "03-1234567",
-        "04-22345678",
-        "049-2345678",
-        "037-123456",
-        "089-345678",
-        "0826-12345",
-        "0836-123456",
-        " 07-1234567 ",
+        ("", "characters"),
+        ("   ", "characters"),
+        ("02-2522-0878 請找陳小姐", "characters"),
+        ("02-１2345678a", "characters"),
+        ("02-١2345678", "characters"),  # Arabic-Indic digit: not one NFKC makes ASCII
+        ("25220878", "no_area_code"),
+        ("2522-0878#12", "no_area_code"),
+        ("+1 212 555 0100", "no_area_code"),
+        ("00-12345678", "unknown_area_code"),
+        ("01-2345678", "unknown_area_code"),
+        ("0912-345678", "mobile"),
+        ("09-12345678", "mobile"),
+        ("+886 912 345 678", "mobile"),
+        ("02-1234", "length"),
+        ("02-123456789", "length"),
+        ("02-2522087", "length"),  # one digit short for 臺北
+        ("049-23456789", "length"),
+        ("03-12345678", "length"),
+        ("037-1234567", "length"),
+        ("04-123456", "length"),
+        ("02-12345678#", "extension"),
+        ("02-12345678#1234567", "extension"),
+        ("02-12345678#12a", "extension"),
+        ("02-12345678 分機", "extension"),
+        ("02-12345678#1#2", "extension"),
     ],
 )
-def test_valid_landlines(value: str) -> None:
-    assert is_valid_landline(value)
+def test_landlines_that_cannot_be_read_say_why(value: str, reason: str) -> None:
+    with pytest.raises(PhoneNumberError) as raised:
+        normalize_landline(value)
+    assert raised.value.reason == reason
+
+
+def test_a_landline_too_short_names_its_area_code() -> None:
+    with pytest.raises(PhoneNumberError) as raised:
+        normalize_landline("(02)2522-087")
+    assert raised.value.area_code == "02"
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "stored"),
     [
-        "",
-        "0212345678",  # hyphen is required by the design
-        "02 12345678",
-        "02-1234-5678",
-        "2-12345678",  # no trunk 0
-        "00-12345678",
-        "09-12345678",  # 09 is the mobile prefix
-        "0912-345678",
-        "02-1234",  # subscriber too short
-        "02-123456789",  # subscriber too long
-        "02-123456",  # 8 digits in total: too short for Taiwan
-        "049-23456789",  # 11 digits in total: too long
-        "02-12345678#",
-        "02-12345678#1234567",
-        "02-12345678#12a",
-        "02-12345678x123",
-        "02-１2345678",
-        "(02)12345678",
-    ],
-)
-def test_invalid_landlines(value: str) -> None:
-    assert not is_valid_landline(value)
-
-
-@pytest.mark.parametrize(
-    ("value", "canonical"),
-    [
-        ("0912-345678", "0912-345678"),
         ("0912345678", "0912-345678"),
+        ("0912-345678", "0912-345678"),
+        ("0912 345 678", "0912-345678"),
+        ("0912-345-678", "0912-345678"),
+        ("0912 345678", "0912-345678"),
+        ("091-2345678", "0912-345678"),
+        ("+886 912 345 678", "0912-345678"),
+        ("+886-912-345678", "0912-345678"),
+        ("+886912345678", "0912-345678"),
+        ("886 912 345 678", "0912-345678"),
+        ("+886 (0)912 345 678", "0912-345678"),
+        ("０９１２－３４５６７８", "0912-345678"),
+        ("0912-３45678", "0912-345678"),
         (" 0987654321 ", "0987-654321"),
     ],
 )
-def test_valid_mobiles_normalise_to_hyphenated(value: str, canonical: str) -> None:
-    assert is_valid_mobile(value)
-    assert normalize_mobile(value) == canonical
+def test_mobiles_as_people_write_them(value: str, stored: str) -> None:
+    assert normalize_mobile(value) == stored
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        "",
-        "0812-345678",
-        "912-345678",
-        "091-2345678",
-        "0912-34567",
-        "0912-3456789",
-        "091234567",
-        "09123456789",
-        "0912 345678",
-        "+886912345678",
-        "0912-３45678",
-        "02-12345678",
+        ("", "characters"),
+        ("0912-345678 陳", "characters"),
+        ("0912-345678#1", "characters"),
+        ("0812-345678", "not_mobile"),
+        ("912-345678", "not_mobile"),
+        ("02-12345678", "not_mobile"),
+        ("+1 912 345 678", "no_area_code"),
+        ("0912-34567", "length"),
+        ("0912-3456789", "length"),
+        ("091234567", "length"),
+        ("09123456789", "length"),
     ],
 )
-def test_invalid_mobiles(value: str) -> None:
-    assert not is_valid_mobile(value)
-    with pytest.raises(ValueError):
+def test_mobiles_that_cannot_be_read_say_why(value: str, reason: str) -> None:
+    with pytest.raises(PhoneNumberError) as raised:
         normalize_mobile(value)
+    assert raised.value.reason == reason
