@@ -40,6 +40,8 @@ class Secrets:
             "SECRET_KEY": self.secret_key,
             "ID_ENCRYPTION_KEYS": self.id_encryption_keys,
             "ID_HASH_KEY": self.id_hash_key,
+            # Production requires it (links in e-mails; the hosts it serves).
+            "EXTERNAL_BASE_URL": "http://127.0.0.1",
         }
 
 

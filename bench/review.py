@@ -68,7 +68,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "review.md"
 
 def in_process_rows(app: Flask, context: SeedContext, workdir: Path) -> list[report.Row]:
     """The card check (whole service, and its certificate part alone) and the PDF form."""
-    card = card_check.make_test_card(workdir / "trust-anchors")
+    card = card_check.make_test_card(workdir / "trust-anchors", workdir / "crls")
     applicants = timed(
         f"seed {VERIFICATIONS:,} card applicants",
         card_check.seed_applicants,

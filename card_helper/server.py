@@ -3,6 +3,8 @@
     GET  /v1/status   readers, card presence, backend
     POST /v1/sign     {"challenge": base64, "pin": "..."} -> certificate + signature
 
+/v1/sign signs only a portal challenge naming the request's origin (challenge.py); anything
+else is refused with 400 "not_a_challenge" before the card is touched.
 Errors are JSON: {"error": code, "message": 繁體中文 for the clerk, "tries_left"?: n}.
 Only the configured origin gets CORS headers; any other Origin, or none, is refused with
 403, and so is a Host that is not loopback (DNS rebinding). Request bodies are never
@@ -35,7 +37,6 @@ logger = logging.getLogger("card_helper")
 
 DEFAULT_PORT = 31611
 MAX_BODY = 16 * 1024
-CHALLENGE_MIN, CHALLENGE_MAX = 16, 1024  # bytes; the portal sends 32 random ones
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -127,7 +128,7 @@ class HelperHandler(BaseHTTPRequestHandler):
             return
         try:
             challenge, pin = self._sign_request()
-            result = self.server.service.sign(challenge, pin)
+            result = self.server.service.sign(challenge, pin, origin)
         except CardError as error:
             self._send_error(origin, error)
             return
@@ -170,8 +171,6 @@ class HelperHandler(BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError, binascii.Error):
             # The exception text could quote the body, and so the PIN: log only its kind.
             raise _bad_request("body is not {challenge: base64, pin: string}") from None
-        if not CHALLENGE_MIN <= len(challenge) <= CHALLENGE_MAX:
-            raise _bad_request(f"challenge of {len(challenge)} bytes")
         if not (
             isinstance(pin, str)
             and pin.isascii()

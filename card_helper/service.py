@@ -1,7 +1,8 @@
-"""One card operation at a time, each bounded by a timeout.
+"""One card operation at a time, each bounded by a timeout, and only portal challenges signed.
 
 A card is a single, slow, stateful device: two browser tabs must not interleave their
 SELECT/VERIFY/SIGN sequences, and a card that stops answering must not hang the page.
+Whatever is not a portal challenge (challenge.py) is refused before the card is touched.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 from card_helper.backends.base import BackendStatus, CardBackend, CardTimeout, SignResult
+from card_helper.challenge import check_challenge
 
 T = TypeVar("T")
 
@@ -28,8 +30,10 @@ class CardService:
         """The backend's readers and cards."""
         return self._run(self.backend.status)
 
-    def sign(self, challenge: bytes, pin: str) -> SignResult:
-        """The card's certificate and signature over `challenge`."""
+    def sign(self, challenge: bytes, pin: str, origin: str) -> SignResult:
+        """The card's certificate and signature over `challenge`, a portal challenge naming
+        `origin` (the page's); NotAChallenge, and no card operation, for anything else."""
+        check_challenge(challenge, origin)
         return self._run(lambda: self.backend.sign(challenge, pin))
 
     def _run(self, operation: Callable[[], T]) -> T:

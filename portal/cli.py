@@ -1,5 +1,5 @@
 """Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`,
-`flask create-staff`, `flask manager-digest`."""
+`flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`."""
 
 from datetime import date
 from pathlib import Path
@@ -20,6 +20,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(calendar_override)
     app.cli.add_command(create_staff)
     app.cli.add_command(manager_digest)
+    app.cli.add_command(refresh_card_crls)
 
 
 @click.command("import-institutions")
@@ -130,3 +131,49 @@ def manager_digest() -> None:
         raise click.ClickException("set EXTERNAL_BASE_URL (e.g. https://portal.example.gov.tw)")
     sent = sum(send_digest(d.managers, d.applications) for d in pending_digests())
     click.echo(f"寄出 {sent} 封待審核摘要")
+
+
+@click.command("refresh-card-crls")
+@click.argument("urls", nargs=-1)
+@with_appcontext
+def refresh_card_crls(urls: tuple[str, ...]) -> None:
+    """Download the card CAs' revocation lists (CARD_CRL_URLS, or the URLs given) into
+    CARD_CRL_DIR; exits with 1 when any is missing, refused or out of date.
+
+    Run it from a timer (hourly): card verification refuses cards that no current CRL
+    covers. A CRL is installed only if a trust anchor signed it and it is not older than the
+    one there; otherwise the one there stays.
+    """
+    from flask import current_app
+
+    from portal.db_types import utcnow
+    from portal.verification.certificates import load_trust_anchors
+    from portal.verification.crl_refresh import refresh_crls
+
+    config = current_app.config
+    urls = urls or tuple(config["CARD_CRL_URLS"].replace(",", " ").split())
+    if not urls:
+        raise click.ClickException("set CARD_CRL_URLS (the CAs' CRL addresses) or give URLs")
+    results = refresh_crls(
+        urls,
+        Path(config["CARD_CRL_DIR"]),
+        load_trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
+        timeout=config["CARD_CRL_FETCH_TIMEOUT"],
+        now=utcnow(),
+    )
+    for result in results:
+        state = "已更新" if result.installed else "未更新"
+        click.echo(f"{state} {result.url} -> {result.path.name}（{_crl_summary(result.crl)}）")
+        if result.problem:
+            click.echo(f"  {result.problem}", err=True)
+    if any(result.problem for result in results):
+        raise SystemExit(1)
+
+
+def _crl_summary(crl) -> str:
+    """When the CRL in place was issued, until when it holds, and how many it lists."""
+    if crl is None:
+        return "目錄中沒有這份廢止清冊"
+    until = f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z" if crl.next_update_utc else "—"
+    issued = f"{crl.last_update_utc:%Y-%m-%d %H:%M}Z"
+    return f"thisUpdate {issued}, nextUpdate {until}, 廢止 {len(crl)} 張"

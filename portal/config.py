@@ -137,6 +137,14 @@ class Config:
         "CARD_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors")
     )
     CARD_CHALLENGE_SECONDS = env_int("CARD_CHALLENGE_SECONDS", 300)
+    # Revocation: the CRLs of the anchors' CAs, one file each, and the URLs that
+    # `flask refresh-card-crls` downloads them from (separated by spaces or commas), with its
+    # timeout in seconds. Required: a card that no current CRL covers (none there, or past
+    # its nextUpdate) is refused rather than accepted unchecked (see the README).
+    CARD_CRL_DIR = env_str("CARD_CRL_DIR", str(DEFAULT_INSTANCE_PATH / "crls"))
+    CARD_CRL_URLS = env_str("CARD_CRL_URLS", "")
+    CARD_CRL_FETCH_TIMEOUT = env_int("CARD_CRL_FETCH_TIMEOUT", 10)
+    CARD_CRL_REQUIRED = env_bool("CARD_CRL_REQUIRED", True)
     # Whether a manager change (forms B and C) may be verified with the institution card and
     # applied at once; off, every change goes through paper review.
     MANAGER_CHANGE_CARD_ENABLED = env_bool("MANAGER_CHANGE_CARD_ENABLED", True)
@@ -174,6 +182,8 @@ class DevelopmentConfig(Config):
     PREFERRED_URL_SCHEME = "http"
     MAIL_BACKEND = env_str("MAIL_BACKEND", "console")
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '5000')}")
+    # A test card's CA publishes no CRL: cards are accepted unchecked unless one is there.
+    CARD_CRL_REQUIRED = env_bool("CARD_CRL_REQUIRED", False)
 
 
 class TestingConfig(Config):
@@ -190,6 +200,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "smtp"
     EXTERNAL_BASE_URL = "http://portal.test"
+    # The test CAs publish no CRL unless a test about revocation makes one and turns this on.
+    CARD_CRL_REQUIRED = False
     # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.

@@ -49,6 +49,12 @@ def request_origin() -> Origin:
     return Origin(remote_addr=request.remote_addr, user_agent=request.user_agent.string)
 
 
+def portal_origin() -> str:
+    """The portal's web origin as this request reached it (scheme://host[:port]): what the
+    browser sends the card helper as `Origin`, and what a card challenge names."""
+    return request.host_url.rstrip("/").lower()
+
+
 def allows_large_body(setting: str):
     """Let this view accept request bodies up to the named setting (uploads).
 

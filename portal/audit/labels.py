@@ -90,6 +90,7 @@ DETAIL_KEY_LABELS = {
     "kind": _l("異動類別"),
     "certificate_serial": _l("憑證序號"),
     "subject": _l("憑證主體"),
+    "revocation": _l("憑證廢止檢查"),
     "sha256": _l("檔案雜湊值（SHA-256）"),
     "size": _l("檔案大小（位元組）"),
     "type": _l("檔案類型"),
@@ -107,6 +108,11 @@ _VALUE_LABELS = {
     "role": {
         **{role.value: label for role, label in ROLE_LABELS.items()},
         **{role.value: label for role, label in STAFF_ROLE_LABELS.items()},
+    },
+    # What the CRLs said of the card that verified (portal.verification.revocation).
+    "revocation": {
+        "good": _l("未被廢止（依現行的廢止清冊）"),
+        "unknown": _l("未檢查（沒有現行的廢止清冊）"),
     },
 }
 

@@ -61,10 +61,13 @@ class CardVerifiedChange(PaperReviewedChange):
 
     approved_action = "manager_change.card_verified"
 
-    def __init__(self, challenge_id: int, certificate_der: bytes, signature: bytes) -> None:
+    def __init__(
+        self, challenge_id: int, certificate_der: bytes, signature: bytes, portal_origin: str
+    ) -> None:
         self.challenge_id = challenge_id
         self.certificate_der = certificate_der
         self.signature = signature
+        self.portal_origin = portal_origin  # what the signed challenge names
         self.verified: VerifiedCard | None = None
 
     def is_open(self, subject: ManagerChange) -> bool:
@@ -74,14 +77,23 @@ class CardVerifiedChange(PaperReviewedChange):
     def approve(self, subject: ManagerChange, decision: Decision, now: datetime) -> None:
         """Check the card's answer first; then apply the change."""
         self.verified = check_change_card(
-            subject, self.challenge_id, self.certificate_der, self.signature, now
+            subject,
+            self.challenge_id,
+            self.certificate_der,
+            self.signature,
+            now,
+            self.portal_origin,
         )
         apply_change(subject, now)
         subject.decided_by_id, subject.verified_by = decision.actor_id, "card"
 
     def audit_detail(self, subject: ManagerChange, decision: Decision) -> dict:
         """Which certificate signed."""
-        return {"certificate_serial": self.verified.serial, "subject": self.verified.subject}
+        return {
+            "certificate_serial": self.verified.serial,
+            "subject": self.verified.subject,
+            "revocation": str(self.verified.revocation),
+        }
 
 
 def verify_with_card(
@@ -91,10 +103,11 @@ def verify_with_card(
     certificate_der: bytes,
     signature: bytes,
     origin: Origin,
+    portal_origin: str,
 ) -> ManagerChange:
     """Apply the change if the card's answer checks; a refusal is audited and uses the
-    challenge up."""
-    kind = CardVerifiedChange(challenge_id, certificate_der, signature)
+    challenge up. `portal_origin`: the portal's origin as the answer reached it."""
+    kind = CardVerifiedChange(challenge_id, certificate_der, signature, portal_origin)
     try:
         return decide(kind, change_id, Decision(filer_id, True, origin=origin))
     except VerificationRefused as refusal:

@@ -21,7 +21,7 @@ from portal.changes.labels import ACTION_LABELS, KIND_LABELS, STATE_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.changes.printing import change_form_pdf
 from portal.changes.progress import change_progress
-from portal.rendering import allows_large_body, request_origin
+from portal.rendering import allows_large_body, portal_origin, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge
 from portal.verification.views import INCOMPLETE_ANSWER, PIN_LENGTHS, card_answer_from
@@ -161,7 +161,7 @@ def _render_card(change: ManagerChange, refusal: str | None = None, status: int 
         "verification/card.html",
         filing_no=change.change_no,
         institution=change.institution,
-        challenge=issue_challenge(change) if awaiting else None,
+        challenge=issue_challenge(change, portal_origin()) if awaiting else None,
         refusal=refusal,
         helper_url=current_app.config["CARD_HELPER_URL"],
         pin_lengths=PIN_LENGTHS,
@@ -207,6 +207,7 @@ def card_answer(change_id: int):
             answer.certificate,
             answer.signature,
             request_origin(),
+            portal_origin(),
         )
     except VerificationRefused as refusal:
         return _render_card(change, str(refusal.message), 422)

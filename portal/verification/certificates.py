@@ -2,7 +2,8 @@
 
 Pure functions over bytes and certificates: no Flask, no database, no clock of their own
 (the caller passes `now`). Whether the challenge is fresh and used once is the service's
-business; here the challenge is whatever the service hands over.
+business; here the challenge is whatever the service hands over. Revocation is judged from
+the CRLs the caller hands over (revocation.py says which count).
 
 Where the institution code lives: HCA institution (HOP) certificates name the institution
 in the subject, and we read the 10-digit 醫事機構代碼 from the subject's `serialNumber`
@@ -15,6 +16,7 @@ change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,28 +27,48 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from portal.verification.revocation import Revocation, RevocationLists, revocation_status
+
 # HCA's certificate policy for institution (醫事機構) certificates on the institution card.
 INSTITUTION_CARD_POLICY = x509.ObjectIdentifier("2.16.886.1.100.3.2.21")
 TRUST_ANCHOR_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark, translate later")
+    """Mark a message for the translation catalogs; the portal translates it where shown."""
+    return message
+
+
 MESSAGES = {
-    "malformed": "無法讀取讀卡程式傳回的憑證或簽章，請重新插入機構卡後再試一次。",
-    "untrusted": "這張卡片的憑證不是由信任的憑證機構（醫事憑證管理中心）簽發，無法用來驗證。",
-    "expired": "這張機構卡的憑證已過期，請向醫事憑證管理中心申請換發，或改用紙本審核。",
-    "not_yet_valid": "這張機構卡的憑證還沒生效，請等生效後再驗證，或改用紙本審核。",
-    "key_usage": "這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。",
-    "not_institution_card": "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。",
-    "institution_mismatch": "這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。",
-    "bad_signature": "機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。",
+    "malformed": N_("無法讀取讀卡程式傳回的憑證或簽章，請重新插入機構卡後再試一次。"),
+    "untrusted": N_("這張卡片的憑證不是由信任的憑證機構（醫事憑證管理中心）簽發，無法用來驗證。"),
+    "expired": N_("這張機構卡的憑證已過期，請向醫事憑證管理中心申請換發，或改用紙本審核。"),
+    "not_yet_valid": N_("這張機構卡的憑證還沒生效，請等生效後再驗證，或改用紙本審核。"),
+    "key_usage": N_("這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。"),
+    "not_institution_card": N_(
+        "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。"
+    ),
+    "institution_mismatch": N_("這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。"),
+    "bad_signature": N_("機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。"),
+    "revoked": N_("這張機構卡的憑證已被廢止，無法驗證。請向醫事憑證管理中心確認，或改用紙本審核。"),
+    "revocation_unknown": N_(
+        "目前無法確認這張機構卡的憑證是否已被廢止，暫時不能用機構卡驗證。請稍後再試，"
+        "或改用紙本審核。"
+    ),
 }
 
 
 class CardVerificationError(Exception):
-    """The card's answer was rejected; `code` is stable, `message` is for the clerk."""
+    """The card's answer was rejected; `code` is stable, `message` is for the clerk.
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    `message` is the Traditional Chinese text with `params` filled in; the portal shows
+    `MESSAGES[code]` translated, filled in with the same `params`.
+    """
+
+    def __init__(self, code: str, **params: str) -> None:
         self.code = code
-        self.message = message or MESSAGES[code]
+        self.params = params
+        self.message = MESSAGES[code].format(**params)
         super().__init__(f"{code}: {self.message}")
 
 
@@ -59,6 +81,8 @@ class VerifiedCard:
     serial: str  # certificate serial number, upper-case hex
     not_after: datetime
     fingerprint_sha256: str
+    # GOOD, or UNKNOWN when no current CRL was at hand and none was required.
+    revocation: Revocation
 
 
 def verify_card_signature(
@@ -69,24 +93,37 @@ def verify_card_signature(
     trust_anchors: list[x509.Certificate],
     expected_institution_code: str,
     now: datetime,
+    crls: RevocationLists | Sequence[x509.CertificateRevocationList] = (),
+    require_crl: bool = False,
 ) -> VerifiedCard:
-    """Check the card certificate and its signature over `challenge`; raise if anything fails."""
+    """Check the card certificate and its signature over `challenge`; raise if anything fails.
+
+    `crls` are the revocation lists at hand (a RevocationLists kept between calls saves
+    checking them again); with `require_crl`, a certificate that no current one covers is
+    refused ("revocation_unknown") instead of accepted unchecked.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
         certificate = x509.load_der_x509_certificate(certificate_der)
     except ValueError:
         raise CardVerificationError("malformed") from None
-    _check_issued_by_anchor(certificate, trust_anchors, now)
+    issuer = _check_issued_by_anchor(certificate, trust_anchors, now)
     _check_validity(certificate, now)
+    if not isinstance(crls, RevocationLists):
+        crls = RevocationLists(crls)
+    revocation = revocation_status(certificate, issuer, crls, now)
+    if revocation is Revocation.REVOKED:
+        raise CardVerificationError("revoked")
+    if revocation is Revocation.UNKNOWN and require_crl:
+        raise CardVerificationError("revocation_unknown")
     _check_key_usage(certificate)
     _check_policy(certificate)
     code = institution_code_of(certificate)
     if code != expected_institution_code.strip():
-        message = MESSAGES["institution_mismatch"].format(
-            card=code, expected=expected_institution_code
+        raise CardVerificationError(
+            "institution_mismatch", card=code, expected=expected_institution_code
         )
-        raise CardVerificationError("institution_mismatch", message)
     _check_signature(certificate, signature, challenge)
     return VerifiedCard(
         institution_code=code,
@@ -94,6 +131,7 @@ def verify_card_signature(
         serial=format(certificate.serial_number, "X"),
         not_after=certificate.not_valid_after_utc,
         fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+        revocation=revocation,
     )
 
 
@@ -107,8 +145,8 @@ def institution_code_of(certificate: x509.Certificate) -> str:
 
 def _check_issued_by_anchor(
     certificate: x509.Certificate, anchors: list[x509.Certificate], now: datetime
-) -> None:
-    """The certificate is signed by one of the configured anchors, itself a valid CA.
+) -> x509.Certificate:
+    """The anchor that signed the certificate, a valid CA; "untrusted" if there is none.
 
     Every certificate in the anchors directory is trusted as configured, so HCA's issuing
     CA (an intermediate under its root) is put there next to the root: the card only
@@ -121,7 +159,7 @@ def _check_issued_by_anchor(
             certificate.verify_directly_issued_by(anchor)
         except (ValueError, TypeError, InvalidSignature):
             continue
-        return
+        return anchor
     raise CardVerificationError("untrusted")
 
 

@@ -2,18 +2,17 @@
 
 The card path: the portal issues a challenge bound to the application, the clinic's card
 helper has the card sign it, and the portal checks certificate, policy, institution code,
-signature, and that the challenge is fresh and answered once.
+signature, and that the challenge is fresh and answered once. The challenge is in the one
+format the helper agrees to sign (challenges.py): a fixed prefix, the purpose, the portal's
+origin as the browser reached it, and 32 random bytes, the nonce stored here.
 """
 
-import base64
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam, select, update
 
@@ -26,14 +25,15 @@ from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
 from portal.verification.certificates import (
+    MESSAGES,
     CardVerificationError,
     VerifiedCard,
-    load_trust_anchors,
     verify_card_signature,
 )
+from portal.verification.challenges import challenge_bytes, encoded_challenge, new_nonce
 from portal.verification.models import CardChallenge
-
-CHALLENGE_BYTES = 32
+from portal.verification.revocation import Revocation
+from portal.verification.trust_store import revocation_lists, trust_anchors
 
 
 class VerificationRefused(DomainError):
@@ -62,6 +62,7 @@ class IssuedChallenge:
     id: int
     nonce: str
     expires_at: datetime
+    encoded: str  # the whole challenge, base64, for the page's data-challenge
 
 
 def manager_application_awaiting(application: Application) -> bool:
@@ -81,8 +82,9 @@ def _awaits_verification(role: Role | None, state: ApplicationState) -> bool:
 CHALLENGE_REUSE_MIN_SECONDS = 120
 
 
-def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
-    """A random challenge for this application or change, valid for CARD_CHALLENGE_SECONDS.
+def issue_challenge(filing: Application | ManagerChange, portal_origin: str) -> IssuedChallenge:
+    """A random challenge for this application or change, valid for CARD_CHALLENGE_SECONDS,
+    naming the portal's origin as the page was reached at (scheme://host[:port]).
 
     An unused one with time left is handed out again: reloading the page, or opening it in
     a second tab, must not add a row each time. Each is still answered once only.
@@ -101,8 +103,9 @@ def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
         .limit(1)
     )
     if unused is not None:
-        return IssuedChallenge(unused.id, unused.nonce, unused.expires_at)
-    nonce = base64.b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii")
+        encoded = encoded_challenge(portal_origin, unused.nonce)
+        return IssuedChallenge(unused.id, unused.nonce, unused.expires_at, encoded)
+    nonce = new_nonce()
     seconds = current_app.config["CARD_CHALLENGE_SECONDS"]
     challenge = CardChallenge(
         application_id=None if is_change else filing.id,
@@ -112,7 +115,8 @@ def issue_challenge(filing: Application | ManagerChange) -> IssuedChallenge:
     )
     db.session.add(challenge)
     db.session.commit()
-    return IssuedChallenge(challenge.id, nonce, challenge.expires_at)
+    encoded = encoded_challenge(portal_origin, nonce)
+    return IssuedChallenge(challenge.id, nonce, challenge.expires_at, encoded)
 
 
 def verify_with_card(
@@ -121,8 +125,12 @@ def verify_with_card(
     certificate_der: bytes,
     signature: bytes,
     origin: Origin,
+    portal_origin: str,
 ) -> VerifiedCard:
     """Check the card's answer; on success the manager account opens at once.
+
+    `portal_origin` is the portal's origin as the answer reached it: the challenge the card
+    signed names it.
 
     One transaction: the application is locked first, so two answers for it (two tabs, a
     replay) are decided one after the other, and whatever happens the challenge is used up.
@@ -137,7 +145,8 @@ def verify_with_card(
         if not _awaits_verification(locked.role, locked.state):
             raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
         nonce = _use_challenge(application.id, challenge_id, now)
-        verified = _check_card(locked.institution_code, nonce, certificate_der, signature, now)
+        signed = challenge_bytes(portal_origin, nonce)
+        verified = _check_card(locked.institution_code, signed, certificate_der, signature, now)
     except VerificationRefused as refusal:
         _audit("verification.card_failed", locked, origin, {"reason": refusal.code})
         db.session.commit()
@@ -147,7 +156,11 @@ def verify_with_card(
         "verification.card_succeeded",
         locked,
         origin,
-        {"certificate_serial": verified.serial, "subject": verified.subject},
+        {
+            "certificate_serial": verified.serial,
+            "subject": verified.subject,
+            "revocation": str(verified.revocation),
+        },
     )
     db.session.commit()
     return verified
@@ -227,6 +240,7 @@ def check_change_card(
     certificate_der: bytes,
     signature: bytes,
     now: datetime,
+    portal_origin: str,
 ) -> VerifiedCard:
     """Use up the change's challenge and check the card's answer; VerificationRefused if not.
 
@@ -252,7 +266,8 @@ def check_change_card(
         else:
             code = "challenge_expired"
         raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
-    return _check_card(change.institution.code, claimed, certificate_der, signature, now)
+    signed = challenge_bytes(portal_origin, claimed)
+    return _check_card(change.institution.code, signed, certificate_der, signature, now)
 
 
 def use_up_challenge(challenge_id: int, now: datetime) -> None:
@@ -265,42 +280,41 @@ def use_up_challenge(challenge_id: int, now: datetime) -> None:
 
 
 def _check_card(
-    institution_code: str, nonce: str, certificate_der: bytes, signature: bytes, now: datetime
+    institution_code: str, challenge: bytes, certificate_der: bytes, signature: bytes, now: datetime
 ) -> VerifiedCard:
-    """The certificate checks and the signature over the challenge, as a refusal if not."""
+    """The certificate checks and the signature over the challenge, as a refusal if not.
+
+    Revocation is checked against the CRLs in CARD_CRL_DIR (kept fresh by
+    `flask refresh-card-crls`); with CARD_CRL_REQUIRED a card no current CRL covers is
+    refused, without it the card is accepted and the gap logged.
+    """
+    config = current_app.config
     try:
-        return verify_card_signature(
+        verified = verify_card_signature(
             certificate_der,
             signature,
-            base64.b64decode(nonce),
-            trust_anchors=_trust_anchors(Path(current_app.config["CARD_TRUST_ANCHORS_DIR"])),
+            challenge,
+            trust_anchors=trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
             expected_institution_code=institution_code,
             now=now,
+            crls=revocation_lists(Path(config["CARD_CRL_DIR"])),
+            require_crl=config["CARD_CRL_REQUIRED"],
         )
     except CardVerificationError as error:
-        raise VerificationRefused(error.code, error.message) from None
-
-
-# The anchors as last read, by directory, with the listing they were read from.
-_anchors_read: dict[Path, tuple[tuple, list[x509.Certificate]]] = {}
-
-
-def _trust_anchors(directory: Path) -> list[x509.Certificate]:
-    """The directory's trust anchors, read again only when a file in it was changed.
-
-    Reading and parsing them took about a tenth of each verification; a listing with each
-    file's size and modification time is a few system calls.
-    """
-    listing = tuple(
-        sorted(
-            (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
-            for entry in os.scandir(directory)
+        if error.code == "revocation_unknown":
+            current_app.logger.error(
+                "card refused: no current CRL of its CA in %s (run flask refresh-card-crls)",
+                config["CARD_CRL_DIR"],
+            )
+        message = gettext(MESSAGES[error.code]).format(**error.params)
+        raise VerificationRefused(error.code, message) from None
+    if verified.revocation is Revocation.UNKNOWN:
+        current_app.logger.warning(
+            "card %s accepted unchecked for revocation: no current CRL of its CA in %s",
+            verified.serial,
+            config["CARD_CRL_DIR"],
         )
-    )
-    known = _anchors_read.get(directory)
-    if known is None or known[0] != listing:
-        known = _anchors_read[directory] = (listing, load_trust_anchors(directory))
-    return known[1]
+    return verified
 
 
 def _approve(application_id: int, account_id: int, now: datetime) -> None:

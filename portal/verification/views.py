@@ -25,7 +25,7 @@ from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form
 from portal.registration.models import Application
 from portal.registration.services import application_by_number
-from portal.rendering import allows_large_body, request_origin
+from portal.rendering import allows_large_body, portal_origin, request_origin
 from portal.verification import notifications, scans, services
 from portal.verification.form_pages import form_page
 
@@ -51,7 +51,7 @@ def _application() -> Application | None:
 def _render_card_page(application: Application, refusal: str | None = None, status: int = 200):
     challenge = None
     if services.manager_application_awaiting(application):
-        challenge = services.issue_challenge(application)
+        challenge = services.issue_challenge(application, portal_origin())
     return render_template(
         "verification/card.html",
         filing_no=application.application_no,
@@ -91,6 +91,7 @@ def card_answer():
             answer.certificate,
             answer.signature,
             request_origin(),
+            portal_origin(),
         )
     except services.VerificationRefused as refusal:
         return _render_card_page(application, str(refusal.message), 422)

@@ -6,6 +6,7 @@ vpcd reader holds the virtual card with a key and certificate from the test CA f
 3501200000; the portal checks the signature against that CA.
 """
 
+import base64
 import re
 
 import pytest
@@ -167,3 +168,37 @@ def test_the_page_shows_whether_a_card_is_in_the_reader(
     insert_card()
     page.reload()
     expect(status).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")
+
+
+# What a script on the portal's page could try to have the card sign instead of the challenge.
+A_PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_the_helper_signs_only_the_portals_challenge(
+    card_portal, insert_card, page: Page, page_problems
+):
+    seed_card_institution(card_portal)
+    insert_card()
+    apply_as_manager(page, card_portal.url)
+    page.locator("#verify-with-card").click()
+    expect(page.locator("#helper-status")).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")
+    # Swap the page's challenge for a document, as an injected script could.
+    page.locator("#card-form").evaluate(
+        "(form, data) => { form.dataset.challenge = data; }", base64.b64encode(A_PDF).decode()
+    )
+    page_problems.expect_console_error(r"status of 400 .*/v1/sign\)$")
+    pin = page.get_by_label("機構卡 PIN 碼")
+    pin.press_sequentially(CARD_PIN, delay=TYPING_DELAY_MS)
+    page.get_by_role("button", name="驗證機構卡").click()
+    expect(page.locator("#pin-error")).to_have_text(
+        "讀卡程式只簽署入口網站發出的驗證碼，已拒絕這次的簽章要求。請重新整理這一頁後再驗證一次；"
+        "若一再發生，請改用紙本審核，並通知系統服務窗口。",
+        timeout=CARD_TIMEOUT_MS,
+    )
+    expect(page).to_have_url(f"{card_portal.url}/verification")
+
+    # The page's own challenge, after a reload, is signed and accepted.
+    page.reload()
+    pin.press_sequentially(CARD_PIN, delay=TYPING_DELAY_MS)
+    page.get_by_role("button", name="驗證機構卡").click()
+    expect(page).to_have_url(f"{card_portal.url}/verification/done", timeout=CARD_TIMEOUT_MS)

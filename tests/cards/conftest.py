@@ -65,8 +65,10 @@ def helper_server(pcsc_stack: PcscStack) -> Iterator[Callable[..., RunningHelper
     """Start the helper's HTTP server in-process on a free port (PC/SC backend by default)."""
     started: list[tuple[HelperServer, threading.Thread]] = []
 
-    def start(*, timeout: float = 10.0, backend: CardBackend | None = None) -> RunningHelper:
-        config = HelperConfig(origins=(PORTAL_ORIGIN,), port=0, timeout=timeout)
+    def start(
+        *, timeout: float = 10.0, backend: CardBackend | None = None, origin: str = PORTAL_ORIGIN
+    ) -> RunningHelper:
+        config = HelperConfig(origins=(origin,), port=0, timeout=timeout)
         server = HelperServer(config, CardService(backend or PcscBackend(), timeout))
         # A short poll interval makes shutdown() at teardown quick.
         thread = threading.Thread(

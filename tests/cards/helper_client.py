@@ -1,13 +1,14 @@
-"""A small HTTP client for the helper's API, as the portal page's fetch() would call it."""
+"""A small HTTP client for the helper's API, as the portal page's fetch() would call it, and
+the challenges the page hands it."""
 
 from __future__ import annotations
 
 import base64
 import http.client
 import json
-import secrets
 from urllib.parse import urlsplit
 
+from portal.verification.challenges import challenge_bytes, new_nonce
 from tests.cards.stack import PORTAL_ORIGIN
 
 
@@ -43,9 +44,14 @@ def request(
         connection.close()
 
 
+def portal_challenge(origin: str = PORTAL_ORIGIN) -> bytes:
+    """A fresh challenge as the portal issues it, naming `origin`."""
+    return challenge_bytes(origin, new_nonce())
+
+
 def sign_body(pin: str, challenge: bytes | None = None) -> dict[str, str]:
-    """The JSON the page posts to /v1/sign."""
+    """The JSON the page posts to /v1/sign (a fresh portal challenge unless told)."""
     return {
-        "challenge": base64.b64encode(challenge or secrets.token_bytes(32)).decode(),
+        "challenge": base64.b64encode(challenge or portal_challenge()).decode(),
         "pin": pin,
     }

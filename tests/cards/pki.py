@@ -1,4 +1,5 @@
-"""A test PKI in the shape of HCA's: a root CA, an issuing CA, institution card certificates.
+"""A test PKI in the shape of HCA's: a root CA, an issuing CA, institution card certificates,
+and the CAs' certificate revocation lists (CRLs).
 
 Card certificates carry what real HCA institution-card (HOP) certificates carry and what
 portal.verification checks: the institution code in the subject's serialNumber attribute,
@@ -7,6 +8,7 @@ keyUsage digitalSignature, and the institution-card policy 2.16.886.1.100.3.2.21
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -106,6 +108,8 @@ class CardOptions:
         default_factory=lambda: (INSTITUTION_CARD_POLICY,)
     )
     key: PrivateKey | None = None
+    # The URL of the CRL that lists the card if revoked (CRL distribution points).
+    crl_url: str | None = None
 
 
 def issue_card(authority: Authority, options: CardOptions | None = None) -> CardIdentity:
@@ -133,7 +137,55 @@ def issue_card(authority: Authority, options: CardOptions | None = None) -> Card
     if options.policies:
         policies = [x509.PolicyInformation(oid, None) for oid in options.policies]
         builder = builder.add_extension(x509.CertificatePolicies(policies), critical=False)
+    if options.crl_url:
+        point = x509.DistributionPoint(
+            [x509.UniformResourceIdentifier(options.crl_url)], None, None, None
+        )
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
     return CardIdentity(key, builder.sign(authority.key, hashes.SHA256()))
+
+
+def issue_crl(
+    authority: Authority,
+    revoked: Iterable[CardIdentity | int] = (),
+    *,
+    this_update: timedelta = timedelta(hours=-1),  # relative to now
+    next_update: timedelta = timedelta(days=1),
+    signing_key: PrivateKey | None = None,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+) -> x509.CertificateRevocationList:
+    """The authority's CRL listing `revoked` (cards, or bare serial numbers), as a CA
+    publishes it.
+
+    `signing_key` other than the authority's makes a CRL with a bad signature; `extensions`
+    (extension, critical) are added as they are (a delta indicator, a partition...).
+    """
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(authority.name)
+        .last_update(now + this_update)
+        .next_update(now + next_update)
+        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
+    )
+    for card in revoked:
+        serial = card if isinstance(card, int) else card.certificate.serial_number
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now + this_update - timedelta(minutes=5))
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            .build()
+        )
+        builder = builder.add_revoked_certificate(entry)
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(signing_key or authority.key, hashes.SHA256())
+
+
+def crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    """The CRL as a CA's web server hands it out."""
+    return crl.public_bytes(serialization.Encoding.DER)
 
 
 def key_usage(

@@ -20,6 +20,10 @@ from tests.cards.stack import CARD_PIN
 from tests.functional.auth_helpers import login, post_form
 from tests.functional.helpers import csrf_token
 
+# Where the test client reaches the portal: the origin its pages' challenges name, and the
+# one the helper is started for.
+CLIENT_ORIGIN = "http://localhost"
+
 
 @pytest.fixture
 def anchors_dir(app, root_ca, issuing_ca, tmp_path):
@@ -68,9 +72,10 @@ def test_each_kind_applies_at_once_with_the_card(
 
     insert_card()
     status, _, signed = request(
-        helper_server().url,
+        helper_server(origin=CLIENT_ORIGIN).url,
         "POST",
         "/v1/sign",
+        origin=CLIENT_ORIGIN,
         body=sign_body(CARD_PIN, base64.b64decode(challenge)),
     )
     assert status == 200, signed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from cryptography.x509.oid import NameOID
 from card_helper.backends.base import ALGORITHM_RSA, NoReaderService, WrongPin
 from card_helper.backends.pkcs11 import Pkcs11Backend, _is_signing_certificate
 from portal.verification import verify_card_signature
-from tests.cards.helper_client import request, sign_body
+from tests.cards.helper_client import portal_challenge, request, sign_body
 from tests.cards.pki import INSTITUTION_CODE, key_usage
 
 
@@ -27,7 +26,7 @@ def test_status_lists_the_token_slot(softhsm_token):
 
 
 def test_the_token_signs_and_the_portal_accepts_it(softhsm_token, trust_anchors):
-    challenge = secrets.token_bytes(32)
+    challenge = portal_challenge()
     result = Pkcs11Backend(softhsm_token.module).sign(challenge, softhsm_token.pin)
     assert result.algorithm == ALGORITHM_RSA
     assert result.certificate_der == softhsm_token.identity.certificate_der
@@ -44,7 +43,7 @@ def test_the_token_signs_and_the_portal_accepts_it(softhsm_token, trust_anchors)
 
 def test_a_wrong_pin_is_reported(softhsm_token):
     with pytest.raises(WrongPin) as caught:
-        Pkcs11Backend(softhsm_token.module).sign(secrets.token_bytes(32), "000000")
+        Pkcs11Backend(softhsm_token.module).sign(portal_challenge(), "000000")
     # PKCS#11 tells "final try" but not a count; SoftHSM2 tells neither.
     assert caught.value.tries_left is None
     assert "PIN 碼錯誤" in caught.value.message
@@ -57,16 +56,15 @@ def test_no_module_configured_is_no_reader_service():
 
 def test_a_module_that_cannot_be_loaded_is_no_reader_service(tmp_path):
     with pytest.raises(NoReaderService) as caught:
-        Pkcs11Backend(str(tmp_path / "missing-vendor-module.so")).sign(b"x" * 32, "123456")
+        Pkcs11Backend(str(tmp_path / "missing-vendor-module.so")).sign(portal_challenge(), "123456")
     assert "讀卡機服務沒有啟動" in caught.value.message
 
 
 def test_the_helper_serves_the_pkcs11_backend(softhsm_token, helper_server, trust_anchors):
-
     helper = helper_server(backend=Pkcs11Backend(softhsm_token.module))
     status, _, body = request(helper.url)
     assert status == 200 and body["backend"] == "pkcs11" and body["card_present"]
-    challenge = secrets.token_bytes(32)
+    challenge = portal_challenge()
     status, _, body = request(
         helper.url, "POST", "/v1/sign", body=sign_body(softhsm_token.pin, challenge)
     )
@@ -80,6 +78,20 @@ def test_the_helper_serves_the_pkcs11_backend(softhsm_token, helper_server, trus
         now=datetime.now(UTC),
     )
     assert verified.institution_code == INSTITUTION_CODE
+
+
+def test_the_helper_has_the_token_sign_only_portal_challenges(softhsm_token, helper_server):
+    helper = helper_server(backend=Pkcs11Backend(softhsm_token.module))
+    for not_a_challenge in (
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",
+        portal_challenge("https://evil.example"),
+    ):
+        status, _, body = request(
+            helper.url, "POST", "/v1/sign", body=sign_body(softhsm_token.pin, not_a_challenge)
+        )
+        assert status == 400 and body["error"] == "not_a_challenge", not_a_challenge
+    status, _, body = request(helper.url, "POST", "/v1/sign", body=sign_body(softhsm_token.pin))
+    assert status == 200, body
 
 
 def _certificate_with(usage: x509.KeyUsage | None) -> x509.Certificate:

@@ -1,10 +1,10 @@
-"""The helper's HTTP API: origin checks, CORS, status, sign, errors, and no PIN in any log."""
+"""The helper's HTTP API: origin checks, CORS, status, sign (portal challenges only), errors,
+and no PIN in any log."""
 
 from __future__ import annotations
 
 import base64
 import logging
-import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +14,7 @@ import pytest
 
 from card_helper.backends.pcsc import PcscBackend
 from portal.verification import verify_card_signature
-from tests.cards.helper_client import request, sign_body
+from tests.cards.helper_client import portal_challenge, request, sign_body
 from tests.cards.pki import INSTITUTION_CODE
 from tests.cards.stack import CARD_PIN, PORTAL_ORIGIN, ROOT, HelperProcess, helper_process
 
@@ -82,7 +82,7 @@ def test_the_preflight_from_another_origin_is_refused(helper_server):
 
 def test_sign_returns_what_the_portal_accepts(helper_server, insert_card, trust_anchors):
     insert_card()
-    challenge = secrets.token_bytes(32)
+    challenge = portal_challenge()
     status, headers, body = request(
         helper_server().url, "POST", "/v1/sign", body=sign_body(CARD_PIN, challenge)
     )
@@ -138,7 +138,7 @@ def test_a_slow_card_is_a_timeout(helper_server, insert_card):
     "body, code",
     [
         ({"challenge": "not base64!", "pin": CARD_PIN}, "bad_request"),
-        ({"challenge": base64.b64encode(b"short").decode(), "pin": CARD_PIN}, "bad_request"),
+        ({"challenge": base64.b64encode(b"short").decode(), "pin": CARD_PIN}, "not_a_challenge"),
         ({"pin": CARD_PIN}, "bad_request"),
         (sign_body("12"), "invalid_pin"),
         (sign_body("１２３４５６"), "invalid_pin"),  # full-width digits typed by an IME
@@ -148,6 +148,44 @@ def test_a_slow_card_is_a_timeout(helper_server, insert_card):
 def test_malformed_sign_requests_are_refused(helper_server, body, code):
     status, _, answer = request(helper_server().url, "POST", "/v1/sign", body=body)
     assert status == 400 and answer["error"] == code
+
+
+# What a script on the portal's page might ask the card to sign instead of a challenge.
+A_PDF = (
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+)
+GOOD = portal_challenge()
+PREFIX = b"HPA-PORTAL-CARD-CHALLENGE-v1:"
+HEADER_END = len(PREFIX) + 2 + len(PORTAL_ORIGIN)  # prefix, purpose, length, origin
+NOT_CHALLENGES = {
+    "32 random bytes (the old challenge)": bytes(range(32)),
+    "a PDF": A_PDF,
+    "a PDF behind the challenge header": GOOD[:HEADER_END] + A_PDF,
+    "version 2 of the prefix": GOOD.replace(b"-v1:", b"-v2:"),
+    "the prefix in lower case": GOOD.lower(),
+    "the prefix without its colon": GOOD.replace(b"-v1:", b"-v1"),
+    "an unknown purpose": PREFIX + b"\x02" + GOOD[len(PREFIX) + 1 :],
+    "a byte too many": GOOD + b"\x00",
+    "a byte too few": GOOD[:-1],
+    "another origin named": portal_challenge("https://evil.example"),
+    "the origin named with a path": portal_challenge(PORTAL_ORIGIN + "/x"),
+}
+
+
+def test_the_helper_signs_nothing_but_a_portal_challenge(helper_server, insert_card):
+    insert_card()
+    url = helper_server().url
+    for what, data in NOT_CHALLENGES.items():
+        status, headers, body = request(url, "POST", "/v1/sign", body=sign_body("000000", data))
+        assert (status, body["error"]) == (400, "not_a_challenge"), what
+        assert headers["access-control-allow-origin"] == PORTAL_ORIGIN  # the page may read it
+        assert body["message"].startswith("讀卡程式只簽署入口網站發出的驗證碼"), what
+    # Each carried a wrong PIN, yet the card saw none: the first it sees leaves two tries.
+    status, _, body = request(url, "POST", "/v1/sign", body=sign_body("000000"))
+    assert (status, body["error"], body["tries_left"]) == (422, "wrong_pin", 2)
+    status, _, body = request(url, "POST", "/v1/sign", body=sign_body(CARD_PIN, GOOD))
+    assert status == 200, body
 
 
 def test_sign_needs_json(helper_server):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
@@ -15,14 +15,19 @@ from portal.verification import (
     load_trust_anchors,
     verify_card_signature,
 )
+from portal.verification.revocation import Revocation, load_crls
+from tests.cards.helper_client import portal_challenge
 from tests.cards.pki import (
     INSTITUTION_CODE,
     OTHER_INSTITUTION_CODE,
     Authority,
     CardIdentity,
     CardOptions,
+    crl_der,
     issue_card,
+    issue_crl,
     make_authority,
+    rsa_key,
 )
 
 
@@ -41,8 +46,10 @@ def verify(
     challenge: bytes = b"",
     institution: str = INSTITUTION_CODE,
     now: datetime | None = None,
+    crls: list[x509.CertificateRevocationList] | None = None,
+    require_crl: bool = False,
 ):
-    challenge = challenge or secrets.token_bytes(32)
+    challenge = challenge or portal_challenge()
     return verify_card_signature(
         identity.certificate_der,
         signature if signature is not None else sign(identity, challenge),
@@ -50,6 +57,8 @@ def verify(
         trust_anchors=anchors,
         expected_institution_code=institution,
         now=now or datetime.now(UTC),
+        crls=crls or [],
+        require_crl=require_crl,
     )
 
 
@@ -115,8 +124,6 @@ def test_a_certificate_without_the_institution_card_policy_is_rejected(issuing_c
 
 
 def test_a_certificate_with_another_policy_is_rejected(issuing_ca, trust_anchors):
-    from cryptography import x509
-
     staff_card = x509.ObjectIdentifier("2.16.886.1.100.3.1.7")  # HCA's 醫事人員卡 policy
     card = issue_card(issuing_ca, CardOptions(policies=(staff_card,)))
     rejected("not_institution_card", card, trust_anchors)
@@ -136,7 +143,7 @@ def test_an_encryption_certificate_is_rejected(issuing_ca, trust_anchors):
 
 
 def test_a_tampered_signature_is_rejected(card_identity, trust_anchors):
-    challenge = secrets.token_bytes(32)
+    challenge = portal_challenge()
     signature = bytearray(sign(card_identity, challenge))
     signature[10] ^= 0x01
     message = rejected(
@@ -198,13 +205,142 @@ def test_a_broken_trust_anchor_file_is_reported(tmp_path: Path):
 def test_the_portal_reads_the_anchors_again_only_when_a_file_changed(
     tmp_path: Path, root_ca: Authority, issuing_ca: Authority
 ):
-    from portal.verification.services import _trust_anchors
+    from portal.verification.trust_store import trust_anchors
 
     pem = serialization.Encoding.PEM
     (tmp_path / "root.pem").write_bytes(root_ca.certificate.public_bytes(pem))
-    first = _trust_anchors(tmp_path)
-    assert _trust_anchors(tmp_path) is first  # nothing changed: not read again
+    first = trust_anchors(tmp_path)
+    assert trust_anchors(tmp_path) is first  # nothing changed: not read again
     (tmp_path / "issuing.pem").write_bytes(issuing_ca.certificate.public_bytes(pem))
-    assert [a.subject for a in _trust_anchors(tmp_path)] == [issuing_ca.name, root_ca.name]
+    assert [a.subject for a in trust_anchors(tmp_path)] == [issuing_ca.name, root_ca.name]
     (tmp_path / "issuing.pem").unlink()
-    assert [a.subject for a in _trust_anchors(tmp_path)] == [root_ca.name]
+    assert [a.subject for a in trust_anchors(tmp_path)] == [root_ca.name]
+
+
+# --- revocation: the CA's certificate revocation lists ------------------------------------
+
+REVOKED_MESSAGE = "這張機構卡的憑證已被廢止，無法驗證。請向醫事憑證管理中心確認，或改用紙本審核。"
+DAYS = timedelta(days=1)
+
+
+def test_a_card_not_on_its_cas_current_crl_is_accepted(card_identity, issuing_ca, trust_anchors):
+    crls = [issue_crl(issuing_ca, [issue_card(issuing_ca)])]  # another card is revoked
+    verified = verify(card_identity, trust_anchors, crls=crls, require_crl=True)
+    assert verified.revocation is Revocation.GOOD
+
+
+@pytest.mark.parametrize("require_crl", [True, False])
+def test_a_revoked_card_is_refused(issuing_ca, trust_anchors, require_crl):
+    card = issue_card(issuing_ca)
+    crls = [issue_crl(issuing_ca, [card])]
+    message = rejected("revoked", card, trust_anchors, crls=crls, require_crl=require_crl)
+    assert message == REVOKED_MESSAGE
+
+
+def test_a_card_listed_on_an_out_of_date_crl_is_still_refused(issuing_ca, trust_anchors):
+    card = issue_card(issuing_ca)
+    stale = issue_crl(issuing_ca, [card], this_update=-3 * DAYS, next_update=-1 * DAYS)
+    assert rejected("revoked", card, trust_anchors, crls=[stale]) == REVOKED_MESSAGE
+
+
+def test_an_out_of_date_crl_vouches_for_nothing(card_identity, issuing_ca, trust_anchors):
+    stale = issue_crl(issuing_ca, this_update=-3 * DAYS, next_update=-1 * DAYS)
+    message = rejected(
+        "revocation_unknown", card_identity, trust_anchors, crls=[stale], require_crl=True
+    )
+    assert message.startswith("目前無法確認這張機構卡的憑證是否已被廢止")
+    assert "紙本審核" in message
+    # Where no CRL is required, the card is accepted and marked unchecked.
+    unchecked = verify(card_identity, trust_anchors, crls=[stale])
+    assert unchecked.revocation is Revocation.UNKNOWN
+
+
+def test_a_crl_not_yet_in_force_vouches_for_nothing(card_identity, issuing_ca, trust_anchors):
+    early = issue_crl(issuing_ca, this_update=DAYS, next_update=2 * DAYS)
+    rejected("revocation_unknown", card_identity, trust_anchors, crls=[early], require_crl=True)
+
+
+def test_no_crl_at_all_is_refused_when_one_is_required(card_identity, trust_anchors):
+    rejected("revocation_unknown", card_identity, trust_anchors, require_crl=True)
+    assert verify(card_identity, trust_anchors).revocation is Revocation.UNKNOWN
+
+
+def test_a_crl_with_a_bad_signature_is_ignored(card_identity, issuing_ca, trust_anchors):
+    # The CA's name on it, another key's signature: it neither revokes a card...
+    forged = issue_crl(issuing_ca, [card_identity], signing_key=rsa_key("forger"))
+    assert verify(card_identity, trust_anchors, crls=[forged]).revocation is Revocation.UNKNOWN
+    # ...nor vouches for one...
+    forged_clean = issue_crl(issuing_ca, signing_key=rsa_key("forger"))
+    rejected(
+        "revocation_unknown", card_identity, trust_anchors, crls=[forged_clean], require_crl=True
+    )
+    # ...and next to the CA's own CRL it changes nothing.
+    crls = [forged, issue_crl(issuing_ca)]
+    verified = verify(card_identity, trust_anchors, crls=crls, require_crl=True)
+    assert verified.revocation is Revocation.GOOD
+
+
+def test_a_crl_of_another_ca_does_not_count(card_identity, root_ca, trust_anchors):
+    # The root's own list (of the CAs under it), even with the card's serial number on it.
+    crls = [issue_crl(root_ca, [card_identity])]
+    rejected("revocation_unknown", card_identity, trust_anchors, crls=crls, require_crl=True)
+
+
+def test_a_delta_crl_is_not_a_complete_list(card_identity, issuing_ca, trust_anchors):
+    delta = issue_crl(issuing_ca, extensions=[(x509.DeltaCRLIndicator(1), True)])
+    rejected("revocation_unknown", card_identity, trust_anchors, crls=[delta], require_crl=True)
+
+
+def test_a_crl_with_an_unknown_critical_extension_is_not_used(
+    card_identity, issuing_ca, trust_anchors
+):
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00")
+    crls = [issue_crl(issuing_ca, [card_identity], extensions=[(unknown, True)])]
+    rejected("revocation_unknown", card_identity, trust_anchors, crls=crls, require_crl=True)
+
+
+def test_a_partition_of_the_crl_covers_only_the_cards_that_name_it(issuing_ca, trust_anchors):
+    url = "http://127.0.0.1/crl/part-1.crl"
+    in_partition = issue_card(issuing_ca, CardOptions(crl_url=url))
+    elsewhere = issue_card(issuing_ca, CardOptions(crl_url="http://127.0.0.1/crl/part-2.crl"))
+    partition = x509.IssuingDistributionPoint(
+        full_name=[x509.UniformResourceIdentifier(url)],
+        relative_name=None,
+        only_contains_user_certs=True,
+        only_contains_ca_certs=False,
+        only_some_reasons=None,
+        indirect_crl=False,
+        only_contains_attribute_certs=False,
+    )
+    crls = [issue_crl(issuing_ca, extensions=[(partition, True)])]
+    verified = verify(in_partition, trust_anchors, crls=crls, require_crl=True)
+    assert verified.revocation is Revocation.GOOD
+    rejected("revocation_unknown", elsewhere, trust_anchors, crls=crls, require_crl=True)
+
+
+def test_crls_load_from_pem_and_der_and_a_broken_file_is_skipped(
+    tmp_path: Path, root_ca: Authority, issuing_ca: Authority, caplog
+):
+    (tmp_path / "issuing.crl").write_bytes(crl_der(issue_crl(issuing_ca)))
+    pem = issue_crl(root_ca).public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "root.pem").write_bytes(pem)
+    (tmp_path / "partial.crl").write_bytes(crl_der(issue_crl(issuing_ca))[:100])
+    (tmp_path / "README.txt").write_text("not a CRL")
+    assert [crl.issuer for crl in load_crls(tmp_path)] == [issuing_ca.name, root_ca.name]
+    assert "partial.crl: not a certificate revocation list" in caplog.text
+    assert load_crls(tmp_path / "missing") == []
+
+
+def test_the_portal_reads_the_crls_again_only_when_a_file_changed(
+    tmp_path: Path, issuing_ca: Authority
+):
+    from portal.verification.trust_store import revocation_lists
+
+    (tmp_path / "issuing.crl").write_bytes(crl_der(issue_crl(issuing_ca)))
+    first = revocation_lists(tmp_path)
+    assert revocation_lists(tmp_path) is first  # nothing changed: not read again
+    newer = issue_crl(issuing_ca, [issue_card(issuing_ca)], this_update=timedelta(minutes=-1))
+    (tmp_path / "issuing.crl").write_bytes(crl_der(newer))
+    assert [crl.last_update_utc for crl in revocation_lists(tmp_path).crls] == [
+        newer.last_update_utc
+    ]

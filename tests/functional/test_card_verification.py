@@ -23,10 +23,15 @@ from tests.cards.pki import (
     INSTITUTION_CODE,
     OTHER_INSTITUTION_CODE,
     CardOptions,
+    crl_der,
     issue_card,
+    issue_crl,
     make_authority,
 )
 from tests.functional.helpers import csrf_token, text_of
+
+# Where the test client reaches the portal: the origin the card page's challenges name.
+CLIENT_ORIGIN = "http://localhost"
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +46,17 @@ def anchors(app, root, tmp_path):
     app.config["CARD_TRUST_ANCHORS_DIR"] = str(tmp_path)
     yield tmp_path
     app.config["CARD_TRUST_ANCHORS_DIR"] = saved
+
+
+@pytest.fixture
+def crl_dir(app, tmp_path):
+    """An empty CRL directory, with a current CRL required as in production."""
+    folder = tmp_path / "crls"
+    folder.mkdir()
+    saved = {key: app.config[key] for key in ("CARD_CRL_DIR", "CARD_CRL_REQUIRED")}
+    app.config.update(CARD_CRL_DIR=str(folder), CARD_CRL_REQUIRED=True)
+    yield folder
+    app.config.update(saved)
 
 
 @pytest.fixture
@@ -131,6 +147,31 @@ def test_bad_cards_are_refused_in_plain_words(
     assert application.state is ApplicationState.AWAITING_VERIFICATION
 
 
+def test_the_page_hands_the_helper_a_portal_challenge_for_its_origin(
+    client, application, db_session
+):
+    from card_helper.challenge import check_challenge
+    from portal.verification.models import CardChallenge
+
+    _html, challenge, challenge_id = open_card_page(client, application)
+    data = base64.b64decode(challenge)
+    check_challenge(data, CLIENT_ORIGIN)  # what the helper will agree to sign
+    stored = db_session.get(CardChallenge, int(challenge_id))
+    assert data.startswith(b"HPA-PORTAL-CARD-CHALLENGE-v1:\x01\x10http://localhost")
+    assert data.endswith(base64.b64decode(stored.nonce))
+
+
+def test_a_signature_over_the_bare_nonce_is_refused(client, application, root, db_session):
+    # What a card signed before challenges had their format: the random part alone.
+    from portal.verification.models import CardChallenge
+
+    card = issue_card(root)
+    html, _challenge, challenge_id = open_card_page(client, application)
+    nonce = db_session.get(CardChallenge, int(challenge_id)).nonce
+    response = answer(client, html, challenge_id, card, sign(card, nonce))
+    assert "簽章驗證失敗" in text_of(response.get_data(as_text=True), "verification-error")
+
+
 def test_tampered_signature_is_refused(client, application, root):
     card = issue_card(root)
     html, challenge, challenge_id = open_card_page(client, application)
@@ -187,10 +228,10 @@ def test_a_challenge_of_another_application_is_refused(client, application, root
     other = factories.application(factories.account(role=Role.MANAGER))
     from portal.verification.services import issue_challenge
 
-    foreign = issue_challenge(other)
+    foreign = issue_challenge(other, CLIENT_ORIGIN)
     card = issue_card(root)
     html, _challenge, _id = open_card_page(client, application)
-    response = answer(client, html, str(foreign.id), card, sign(card, foreign.nonce))
+    response = answer(client, html, str(foreign.id), card, sign(card, foreign.encoded))
     assert "驗證碼不存在" in text_of(response.get_data(as_text=True), "verification-error")
 
 
@@ -241,3 +282,80 @@ def test_the_page_checks_the_pin_lengths_the_helper_accepts(client, application)
     html, _challenge, _id = open_card_page(client, application)
     assert f'data-pin-min="{PIN_MIN_LENGTH}" data-pin-max="{PIN_MAX_LENGTH}"' in html
     assert f'maxlength="{PIN_MAX_LENGTH}"' in html
+
+
+def test_a_refusal_is_in_the_page_language(client, application, root):
+    client.get("/language/en?next=/register")
+    card = issue_card(root, CardOptions(institution_code=OTHER_INSTITUTION_CODE))
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    error = text_of(response.get_data(as_text=True), "verification-error")
+    assert (
+        f"This institution card belongs to institution code {OTHER_INSTITUTION_CODE}, "
+        f"not to the institution code applied for, {INSTITUTION_CODE}." in error
+    )
+    assert "機構代碼" not in error
+
+
+def card_failures(db_session, application) -> list[str]:
+    return [
+        detail["reason"]
+        for detail in db_session.scalars(
+            select(AuditEvent.detail)
+            .where(
+                AuditEvent.subject_id == application.application_no,
+                AuditEvent.action == "verification.card_failed",
+            )
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_a_revoked_card_is_refused_and_a_good_one_opens_the_account(
+    client, application, root, crl_dir, db_session
+):
+    revoked, good = issue_card(root), issue_card(root)
+    (crl_dir / "root.crl").write_bytes(crl_der(issue_crl(root, [revoked])))
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, revoked, sign(revoked, challenge))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert text_of(page, "verification-error").startswith(
+        "這張機構卡的憑證已被廢止，無法驗證。請向醫事憑證管理中心確認，或改用紙本審核。"
+    )
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_VERIFICATION
+    assert card_failures(db_session, application) == ["revoked"]
+
+    challenge = re.search(r'data-challenge="([^"]+)"', page).group(1)
+    challenge_id = re.search(r'name="challenge_id" value="(\d+)"', page).group(1)
+    response = answer(client, page, challenge_id, good, sign(good, challenge))
+    assert response.status_code == 303
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    )
+    assert event.detail["revocation"] == "good"
+
+
+def test_without_a_current_crl_the_card_is_refused(client, application, root, crl_dir, db_session):
+    stale = issue_crl(root, this_update=timedelta(days=-3), next_update=timedelta(days=-1))
+    (crl_dir / "root.crl").write_bytes(crl_der(stale))
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    response = answer(client, html, challenge_id, card, sign(card, challenge))
+    assert response.status_code == 422
+    assert "目前無法確認這張機構卡的憑證是否已被廢止" in text_of(
+        response.get_data(as_text=True), "verification-error"
+    )
+    assert card_failures(db_session, application) == ["revocation_unknown"]
+
+
+def test_a_card_accepted_without_a_crl_is_marked_unchecked(client, application, root, db_session):
+    # CARD_CRL_REQUIRED off (as in development) and no CRL: accepted, and the audit says so.
+    card = issue_card(root)
+    html, challenge, challenge_id = open_card_page(client, application)
+    assert answer(client, html, challenge_id, card, sign(card, challenge)).status_code == 303
+    event = db_session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "verification.card_succeeded")
+    )
+    assert event.detail["revocation"] == "unknown"

@@ -1,8 +1,6 @@
 """Races end in one consistent state: two applicants for one account name, a double click,
 two tabs answering the card check at once."""
 
-import base64
-import secrets
 from datetime import timedelta
 from functools import partial
 from types import SimpleNamespace
@@ -15,11 +13,17 @@ from portal.audit.models import AuditEvent
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Application, ApplicationState
+from portal.verification.challenges import encoded_challenge, new_nonce
 from portal.verification.models import CardChallenge
 from tests import factories
 from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
 from tests.functional.helpers import at_once, text_of
-from tests.functional.test_card_verification import answer, open_card_page, sign
+from tests.functional.test_card_verification import (
+    CLIENT_ORIGIN,
+    answer,
+    open_card_page,
+    sign,
+)
 from tests.functional.test_registration import valid_form
 
 
@@ -81,13 +85,13 @@ def test_two_tabs_answering_the_card_check_at_once_open_the_account_once(
     # The second page was handed the first one's unused challenge; give it one of its own,
     # as a page opened earlier would have, so the two answers race for the application.
     with live_app.app_context():
-        nonce = base64.b64encode(secrets.token_bytes(32)).decode()
+        nonce = new_nonce()
         second = CardChallenge(
             application_id=applied.id, nonce=nonce, expires_at=utcnow() + timedelta(minutes=5)
         )
         db.session.add(second)
         db.session.commit()
-        pages[1] = (pages[1][0], nonce, str(second.id))
+        pages[1] = (pages[1][0], encoded_challenge(CLIENT_ORIGIN, nonce), str(second.id))
     card = issue_card(root)
     answers = [
         partial(answer, client, html, challenge_id, card, sign(card, challenge))

@@ -202,3 +202,13 @@ def test_detail_as_a_readable_list_and_as_one_line():
     assert before == {"角色": "入口網管理者", "子系統": "—", "帳號使用中": "是"}
     assert items[2].value == "印章不清楚" and items[3].value == "3"
     assert detail_text({"reason": "x", "subsystems": ["a", "b"]}) == "原因：x；子系統：a、b"
+
+
+@pytest.mark.usefixtures("_zh")
+def test_what_the_crls_said_of_a_card_in_words():
+    items = detail_items({"certificate_serial": "1A2B", "revocation": "unknown"})
+    assert [(item.label, item.value) for item in items] == [
+        ("憑證序號", "1A2B"),
+        ("憑證廢止檢查", "未檢查（沒有現行的廢止清冊）"),
+    ]
+    assert detail_text({"revocation": "good"}) == "憑證廢止檢查：未被廢止（依現行的廢止清冊）"

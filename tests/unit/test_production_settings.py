@@ -83,3 +83,8 @@ def test_the_hosts_served_can_be_set():
 def test_development_and_tests_serve_any_host():
     assert create_app("testing").config["TRUSTED_HOSTS"] is None
     assert create_app("development", KEYS).config["TRUSTED_HOSTS"] is None
+
+
+def test_production_refuses_cards_no_current_crl_covers():
+    assert _production().config["CARD_CRL_REQUIRED"] is True
+    assert create_app("development", KEYS).config["CARD_CRL_REQUIRED"] is False
