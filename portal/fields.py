@@ -10,7 +10,14 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField, ValidationError
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, StopValidation
 
 from portal.identity import identifiers
@@ -20,6 +27,7 @@ USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 # none belongs in a one-line value; a multi-line one keeps tabs and line breaks.
 ONE_LINE_CONTROLS = re.compile(r"[\x00-\x1f]")
 MULTI_LINE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+UNCHECKED_FIELDS = (PasswordField, HiddenField)
 
 
 def no_control_characters(form: FlaskForm, field: StringField) -> None:
@@ -48,10 +56,11 @@ class PortalForm(FlaskForm):
             """Text fields check for control characters before anything else reads them.
 
             Passwords are left alone: they are only ever hashed, and refusing one would lock
-            out whoever chose it.
+            out whoever chose it. So are hidden fields: nobody types them, a message next to
+            one would not be seen, and what reads one checks it (`next` with safe_next).
             """
             field = super().bind_field(form, unbound_field, options)
-            if isinstance(field, StringField) and not isinstance(field, PasswordField):
+            if isinstance(field, StringField) and not isinstance(field, UNCHECKED_FIELDS):
                 field.validators = [no_control_characters, *field.validators]
             return field
 

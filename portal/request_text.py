@@ -6,6 +6,8 @@ A control character in the address (a line break in ?next=) could end up in a he
 link of ours has one, and a browser drops line breaks from what is typed in a search box.
 Header values are held to the address's rule, as gunicorn holds them: the audit trail keeps
 the User-Agent, and the app should not rely on the server in front of it.
+`next` is left to portal.redirects.safe_next, which reads it as a browser would, controls
+included, and turns what is no page here into none: a link with one still signs people in.
 Control characters a paste can bring into a form field get a message next to that field
 instead (`portal.fields.PortalForm`).
 """
@@ -19,6 +21,7 @@ from werkzeug.exceptions import BadRequest
 
 # In the address (path and query string) and header values: every C0 control but tab.
 ADDRESS_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f]")
+REDIRECT_TARGET = "next"
 
 
 class UnreadableText(BadRequest):
@@ -38,13 +41,13 @@ def init_text_checks(app: Flask) -> None:
 
 def _unreadable() -> bool:
     path = [value for value in (request.view_args or {}).values() if isinstance(value, str)]
-    address = [*path, *_texts(request.args), *request.headers.values()]
+    address = [*path, *_texts(request.args, skip=REDIRECT_TARGET), *request.headers.values()]
     if any(ADDRESS_CONTROLS.search(text) for text in address):
         return True
     names = [upload.filename or "" for _, upload in request.files.items(multi=True)]
     return any("\x00" in text for text in [*_texts(request.form), *request.files, *names])
 
 
-def _texts(fields: MultiDict) -> list[str]:
-    """Every name and every value, repeated names included."""
-    return [text for pair in fields.items(multi=True) for text in pair]
+def _texts(fields: MultiDict, skip: str = "") -> list[str]:
+    """Every name and every value (repeated names included), but those of `skip`."""
+    return [text for pair in fields.items(multi=True) if pair[0] != skip for text in pair]
