@@ -3,6 +3,7 @@
 import json
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, render_template, session
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -19,7 +21,7 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_domain_errors
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.localtime import local_date, local_datetime_text
+from portal.localtime import TAIPEI, local_date, local_datetime_text, local_now
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
@@ -225,4 +227,16 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return render_template("errors/http.html", error=error), error.code
+        retry_at = _retry_at() if isinstance(error, RateLimitExceeded) else None
+        return render_template("errors/http.html", error=error, retry_at=retry_at), error.code
+
+
+def _retry_at() -> str | None:
+    """When the rate limit just refused reopens, in Taipei time ("HH:MM", dated if not today)."""
+    refused = limiter.current_limit
+    if refused is None:
+        return None
+    moment = datetime.fromtimestamp(refused.reset_at, TAIPEI)
+    if moment.date() == local_now().date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%Y-%m-%d %H:%M")

@@ -1,6 +1,15 @@
 """The help desk's queue of paper applications (A) and changes (B, C), the scans, the decisions."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,7 +28,7 @@ from portal.registration.progress import STATE_LABELS
 from portal.rendering import page_argument, page_or_fragment, request_origin
 from portal.review import services
 from portal.security.national_ids import decrypt_national_id
-from portal.verification import scans
+from portal.verification import previews, scans
 from portal.workcalendar.services import current_calendar
 
 # The queue holds applications and changes alike: its states are named for both.
@@ -78,10 +87,16 @@ def _masked(account) -> str:
     return mask_national_id(decrypt_national_id(account.national_id_encrypted))
 
 
+def _scans_context(filing) -> dict:
+    """The filing's scans, and those already known not to draw (the page says so)."""
+    items = scans.scans_of(filing)
+    return {"scans": items, "unpreviewable": {s.id for s in items if previews.preview_failed(s)}}
+
+
 def _detail_context(application, **extra) -> dict:
     return {
         "application": application,
-        "scans": scans.scans_of(application),
+        **_scans_context(application),
         "masked_id": _masked(application.account),
         "labels": STATE_LABELS,
         **extra,
@@ -123,9 +138,12 @@ def _send_scan(filing, scan_id: int):
 
 def _send_preview(filing, scan_id: int):
     item = services.scan_of(filing, scan_id)
-    path = scans.preview_png(item)
+    path = previews.preview_file(item)
     if path is None:
-        abort(404)
+        # An <img> shows a picture, not an error page: one that says to download the file.
+        response = make_response(render_template("review/preview_unavailable.svg"))
+        response.mimetype = "image/svg+xml"
+        return response
     mimetype = "image/png" if path.suffix == ".png" else item.content_type
     return send_file(path, mimetype=mimetype, max_age=0)
 
@@ -182,7 +200,7 @@ def decide(application_id: int):
 def _change_context(change, **extra) -> dict:
     return {
         "change": change,
-        "scans": scans.scans_of(change),
+        **_scans_context(change),
         "masked_ids": {item.account_id: _masked(item.account) for item in change.items},
         "kind_labels": KIND_LABELS,
         "action_labels": ACTION_LABELS,

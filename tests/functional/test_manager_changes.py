@@ -17,7 +17,8 @@ from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
 from tests.functional.auth_helpers import login, login_staff, post_form
 from tests.functional.helpers import csrf_token, text_of
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
+PNG = scanner.png(scanner.blank_page(dpi=10))
 
 
 @pytest.fixture
