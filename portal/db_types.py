@@ -13,8 +13,8 @@ MAX_ID = 2**31 - 1
 def parse_id(text: str | None) -> int:
     """An id as a form sends it; ValueError for anything no id column holds.
 
-    PostgreSQL refuses a larger number in a comparison with an id column (a 500), where
-    it should simply be no row.
+    PostgreSQL refuses a larger number in a comparison with an id column, where it should
+    simply be no row.
     """
     value = int(text or "")
     if not 1 <= value <= MAX_ID:

@@ -40,8 +40,8 @@ def no_control_characters(form: FlaskForm, field: StringField) -> None:
 class PortalForm(FlaskForm):
     """Every form of the portal: its text fields hold posted text without control characters.
 
-    Flask-WTF would also fill a field from a file or a JSON value sent under its name; the
-    validators, written for text, then failed with a TypeError (a 500).
+    Flask-WTF would also fill a field from a file or a JSON value sent under its name, and
+    the validators, written for text, fail on those with a TypeError.
     """
 
     class Meta(FlaskForm.Meta):

@@ -38,8 +38,8 @@ def see_other(location: str) -> Response:
 def page_argument(last: int) -> int:
     """?page= as a number from 1 to `last`: missing or not a number is 1, beyond is `last`.
 
-    A page number becomes an OFFSET or an element id; one beyond what the database takes
-    as an offset was a 500.
+    A page number becomes an OFFSET or an element id, and the database refuses an offset
+    beyond bigint.
     """
     return min(max(request.args.get("page", 1, type=int), 1), last)
 

@@ -1,9 +1,9 @@
 """Text no page of ours sends is refused before any view reads it, with one plain 400.
 
-NUL cannot be stored in a PostgreSQL text column, so a NUL that reached a query became a
-500 wherever it was typed; no keyboard types it and no file system names a file with it.
-A control character in the address (a line break in ?next=) could end up in a header; no
-link of ours has one, and a browser drops line breaks from what is typed in a search box.
+NUL cannot be stored in a PostgreSQL text column, so a NUL that reaches a query is a 500
+wherever it was typed; no keyboard types it and no file system names a file with it. A
+control character in the address can end up in a header or a link; no link of ours has
+one, and a browser drops line breaks from what is typed in a search box.
 Header values are held to the address's rule, as gunicorn holds them: the audit trail keeps
 the User-Agent, and the app should not rely on the server in front of it.
 `next` is left to portal.redirects.safe_next, which reads it as a browser would, controls

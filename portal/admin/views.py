@@ -167,7 +167,7 @@ def _search_args() -> dict:
     """The search as given, to keep it in links (pages, an event, the export, back).
 
     Only the search form's own fields: anything else would reach url_for as one of its
-    keywords (?_method=PUT made it raise).
+    keywords (?_method=PUT makes it raise).
     """
     return {key: value for key, value in request.args.items() if key in AUDIT_SEARCH_FIELDS}
 

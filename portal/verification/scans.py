@@ -33,7 +33,7 @@ QR_MATCHED = "matched"
 FILING_NUMBER = re.compile(r"M?[0-9]{14}")
 QR_UNREADABLE = "unreadable"
 # Control characters, and the bidirectional embeddings, overrides and isolates.
-UNSHOWN_IN_NAMES = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+UNSHOWN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class UploadRejected(Exception):
