@@ -196,12 +196,10 @@ class Walk:
     walked_anonymously: set
     token: str = ""
     refusals: set = field(default_factory=set)
-    requests: int = 0
     failures: list[str] = field(default_factory=list)
 
     def send(self, method: str, path: str, query: str = "", body=None, label: str = "") -> tuple:
         """One request; a 5xx or an exception is noted. The status and the names read."""
-        self.requests += 1
         ReadNames.asked = set()
         kwargs = {"query_string": query}
         if isinstance(body, str):
@@ -233,7 +231,7 @@ class Walk:
                 else:
                     self.post(path, read)
 
-    def worth_walking(self, method: str, path: str, status: int, read: frozenset) -> bool:
+    def worth_walking(self, method: str, path: str, status: int | str, read: frozenset) -> bool:
         """Whether hostile values could run code that was not walked yet.
 
         A public page the anonymous walk went through with the same answer and the same
