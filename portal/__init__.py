@@ -13,10 +13,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
+from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import local_date, local_datetime_text
 from portal.rendering import init_body_limits
+from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
 
@@ -31,7 +33,7 @@ class DatabaseId(IntegerConverter):
     """
 
     def __init__(self, map, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, **kwargs)
 
 
@@ -142,8 +144,10 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     configure_sqlite()
-    # Before CSRF protection, which reads the form: upload views raise the body limit first.
+    # Before CSRF protection, which reads the form: upload views raise the body limit first,
+    # then text no page sends (NUL) is refused.
     init_body_limits(app)
+    init_text_checks(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)

@@ -90,9 +90,9 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         retry_at = _retry_at() if isinstance(error, RateLimitExceeded) else None
-        return error_answer(
-            "errors/http.html", error.code, http_message(error.code), error=error, retry_at=retry_at
-        )
+        # An error that carries its own sentence (UnreadableText, say) says it; others by status.
+        message = str(getattr(error, "message", "")) or http_message(error.code)
+        return error_answer("errors/http.html", error.code, message, error=error, retry_at=retry_at)
 
 
 def _retry_at() -> str | None:

@@ -57,6 +57,15 @@ def see_other(location: str) -> Response:
     return response
 
 
+def page_argument(last: int) -> int:
+    """?page= as a number from 1 to `last`: missing or not a number is 1, beyond is `last`.
+
+    A page number becomes an OFFSET or an element id, and the database refuses an offset
+    beyond bigint.
+    """
+    return min(max(request.args.get("page", 1, type=int), 1), last)
+
+
 def request_origin() -> Origin:
     """Where the current request came from, for the audit trail."""
     return Origin(remote_addr=request.remote_addr, user_agent=request.user_agent.string)

@@ -1,7 +1,7 @@
 """The help desk's queue: paper applications by due date, and one decision per application."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import Select, String, exists, func, literal, or_, select, type_coerce, union_all
@@ -84,7 +84,9 @@ class QueuePosition:
         moment, _, number = token.rpartition("_")
         try:
             parsed = datetime.fromisoformat(moment)
-        except ValueError:
+            # Compared in UTC, which cannot hold the calendar's ends east or west of it.
+            parsed = parsed.astimezone(UTC) if parsed.tzinfo else parsed
+        except (ValueError, OverflowError):
             return None
         valid = parsed.tzinfo and number.isascii() and number.isalnum() and len(number) <= 20
         return cls(parsed, number) if valid else None

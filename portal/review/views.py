@@ -25,7 +25,7 @@ from portal.localtime import local_now
 from portal.registration import notifications as registration_notifications
 from portal.registration.models import ApplicationState
 from portal.registration.progress import STATE_LABELS
-from portal.rendering import page_or_fragment, request_origin
+from portal.rendering import page_argument, page_or_fragment, request_origin
 from portal.review import services
 from portal.security.national_ids import decrypt_national_id
 from portal.verification import previews, scans
@@ -41,6 +41,8 @@ QUEUE_STATE_LABELS = {
 bp = Blueprint("review", __name__, template_folder="templates", url_prefix="/review")
 help_desk_required = staff_required(StaffRole.HELP_DESK)
 REASON_MAX = 200
+# "載入更多" numbers the pages it adds, for their element ids; nobody clicks this far.
+LAST_PAGE = 10_000
 
 
 @bp.get("")
@@ -53,7 +55,7 @@ def queue():
     """
     chosen = _queue_filter()
     after = services.QueuePosition.from_token(request.args.get("after", "")[:80])
-    page = min(max(request.args.get("page", 1, type=int), 1), 10_000) if after else 1
+    page = page_argument(LAST_PAGE) if after else 1
     items, following = services.queue(current_calendar(), local_now().date(), chosen, after)
     return page_or_fragment(
         "review/queue.html",

@@ -32,6 +32,8 @@ QR_MATCHED = "matched"
 # What a printed form's QR code holds: an application's 14 digits, or M and 14 for a change.
 FILING_NUMBER = re.compile(r"M?[0-9]{14}")
 QR_UNREADABLE = "unreadable"
+# Control characters, and the bidirectional embeddings, overrides and isolates.
+UNSHOWN_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class UploadRejected(Exception):
@@ -48,8 +50,13 @@ def detect_type(head: bytes) -> tuple[str, str] | None:
 
 
 def display_name(filename: str | None) -> str:
-    """The last part of the name the browser sent, for showing only."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    """The last part of the name the browser sent, for showing only.
+
+    Without control characters, nor the marks that reorder text: a reviewer shown U+202E
+    followed by "fdp.exe" would read "exe.pdf", and the rest of the line reversed with it.
+    """
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = UNSHOWN_IN_NAMES.sub("", name).strip()
     return name[:200] or "scan"
 
 

@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.db_types import parse_id
 from portal.extensions import limiter
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form
@@ -172,7 +173,7 @@ def card_answer_from(form) -> CardAnswer | None:
     """The card helper's answer as posted; None when it is not complete or not base64."""
     try:
         return CardAnswer(
-            challenge_id=int(form.get("challenge_id", "")),
+            challenge_id=parse_id(form.get("challenge_id")),
             certificate=base64.b64decode(form.get("certificate", ""), validate=True),
             signature=base64.b64decode(form.get("signature", ""), validate=True),
         )

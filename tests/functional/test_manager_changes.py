@@ -153,6 +153,30 @@ def test_a_handover_keeps_a_manager_and_applies_together(client, clinic, db_sess
     assert only.state is AccountState.DEACTIVATED and successor.role is Role.MANAGER
 
 
+def test_a_handover_names_a_successor_it_was_offered(client, clinic, db_session):
+    login(client, clinic["new"].username)
+    stranger = factories.account(state=AccountState.ACTIVE)  # of another institution
+    for successor in (stranger.id, 2**31, 2**64, -1):
+        refused = file_change(
+            client, kind="handover", target_id=clinic["old"].id, successor_id=successor
+        )
+        assert refused.status_code == 422
+        page = refused.get_data(as_text=True)
+        assert "請選擇接任管理者" in text_of(page, "successor_id-error")
+    assert filed(db_session) is None
+
+
+def test_a_card_answer_with_no_challenge_of_ours_is_refused(client, clinic, db_session):
+    login(client, clinic["new"].username)
+    file_change(client, kind="promote", target_id=clinic["user"].id)
+    change = filed(db_session)
+    page = f"/manager-changes/{change.id}/card"
+    for challenge_id in (2**31, 2**64, 0, "x"):
+        answer = post_form(client, page, page, {"challenge_id": challenge_id})
+        assert answer.status_code == 422
+        assert "資料不完整" in answer.get_data(as_text=True)
+
+
 def test_one_open_change_per_account_names_the_open_one(client, clinic, db_session):
     login(client, clinic["new"].username)
     file_change(client, kind="deactivate", target_id=clinic["old"].id)

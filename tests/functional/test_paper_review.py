@@ -6,6 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from functools import partial
 from html import unescape
+from urllib.parse import quote
 
 import pyotp
 import pytest
@@ -268,7 +269,16 @@ def test_queue_pages_neither_skip_nor_repeat_rows_uploaded_at_one_moment(
 def test_queue_with_a_made_up_position_shows_the_first_page(client, reviewer, uploads):
     paper_application("第一位", datetime(2026, 2, 2, 2, tzinfo=UTC))
     login_staff(client, reviewer)
-    for after in ("nonsense", "2026-02-02T02:00:00_x", "2026-02-02T02:00:00_1", "_" * 500):
+    # The last two are no moment in UTC, where the database compares them.
+    made_up = [
+        "nonsense",
+        "2026-02-02T02:00:00_x",
+        "2026-02-02T02:00:00_1",
+        "_" * 500,
+        quote("0001-01-01T00:00:00+14:00_A1"),
+        quote("9999-12-31T23:59:59-14:00_A1"),
+    ]
+    for after in made_up:
         response = client.get(f"/review?after={after}&page=7", headers={"HX-Request": "true"})
         html = response.get_data(as_text=True)
         assert response.status_code == 200
