@@ -69,6 +69,7 @@ def queue():
         labels=QUEUE_STATE_LABELS,
         kind_labels={services.FORM_A: _("A. 初次管理者帳號申請"), **KIND_LABELS},
         counts=services.counts_by_state(chosen) if not after else {},
+        count_cap=services.COUNT_CAP,
     )
 
 

@@ -438,3 +438,18 @@ def test_queue_counts_follow_the_kind_filter(client, clinic, db_session):
     only_b = helpdesk.get("/review?kind=deactivate").get_data(as_text=True)
     assert text_of(only_b, "count-awaiting_paper_review") == "1"
     assert "紙本審核中" in text_of(only_b, "state-counts")
+
+
+def test_queue_counts_stop_at_the_cap(client, db_session, monkeypatch):
+    from portal.review import services as review_services
+
+    monkeypatch.setattr(review_services, "COUNT_CAP", 2)
+    for _ in range(3):
+        application = factories.application(
+            factories.account(role=Role.MANAGER), state="awaiting_paper_review"
+        )
+        factories.paper_scan(application)
+    helpdesk = client.application.test_client()
+    login_staff(helpdesk, factories.staff(StaffRole.HELP_DESK))
+    page = helpdesk.get("/review").get_data(as_text=True)
+    assert text_of(page, "count-awaiting_paper_review") == "2+"
