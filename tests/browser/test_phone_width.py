@@ -67,7 +67,7 @@ def seed(app, uploads: Path) -> dict:
             institution=clinic,
             state=AccountState.ACTIVE,
             name="李護理",
-            username="lee.nurse.preventive-care.department",
+            username="lee.nurse.preventive-care.dept",  # the longest an account name can be
             email="lee.nurse.preventive-care.department@very-long-hospital-domain.example.org",
         )
         factories.application(factories.account(institution=clinic, name="陳申請"))
