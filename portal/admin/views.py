@@ -20,8 +20,6 @@ from portal.admin.audit_export import csv_chunks, export_filename
 from portal.admin.forms import AuditSearchForm, NewStaffForm, StaffRoleForm
 from portal.audit import labels as audit_labels
 from portal.audit.services import AuditQuery, audit_entry, export_events, search_events
-from portal.auth.notifications import send_reset_link
-from portal.auth.passwords import issue_reset_token
 from portal.authz import staff_required
 from portal.localtime import local_now
 from portal.rendering import request_origin
@@ -29,8 +27,6 @@ from portal.subsystems.services import offered_subsystems
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 portal_admin_required = staff_required(StaffRole.PORTAL_ADMIN)
-# A new staff member's link to set a first password lasts longer than a reset link.
-INVITATION_MINUTES = 24 * 60
 
 
 def _with_subsystems(form: StaffRoleForm) -> StaffRoleForm:
@@ -64,8 +60,6 @@ def new_staff():
         except services.StaffError as error:
             form[error.field].errors = [str(error.message)]
         else:
-            token = issue_reset_token(account, INVITATION_MINUTES)
-            send_reset_link(account, token, INVITATION_MINUTES)
             flash(_("已建立 %(name)s 的帳號，並寄出設定密碼的連結。", name=account.name))
             return redirect(url_for("admin.staff"), 303)
     status = 422 if form.is_submitted() else 200

@@ -11,6 +11,7 @@ from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
 from portal.auth import lockout
 from portal.auth.models import PasswordResetToken
+from portal.auth.notifications import send_password_changed, send_reset_link
 from portal.auth.services import AccountLocked, end_other_sessions, token_digest
 from portal.db_types import utcnow
 from portal.errors import DomainError
@@ -46,8 +47,8 @@ class LockedOutOfAccount(DomainError):
     message = AccountLocked.message
 
 
-def request_reset(username: str, email: str, origin: Origin) -> tuple[Account, str] | None:
-    """A new reset token for the account with this name and e-mail, if there is one."""
+def request_reset(username: str, email: str, origin: Origin) -> None:
+    """Queue a reset link to the account with this name and e-mail, if there is one."""
     account = db.session.scalar(
         select(Account).where(
             Account.username_key == username_key(username),
@@ -55,15 +56,16 @@ def request_reset(username: str, email: str, origin: Origin) -> tuple[Account, s
         )
     )
     if account is None:
-        return None
-    token = issue_reset_token(account, current_app.config["PASSWORD_RESET_MINUTES"])
+        return
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    send_reset_link(account, issue_reset_token(account, minutes), minutes)
     _audit("password.reset_requested", account, origin)
     db.session.commit()
-    return account, token
 
 
 def issue_reset_token(account: Account, minutes: int) -> str:
-    """A new one-time link token for the account, valid for so many minutes."""
+    """A new one-time link token for the account, valid for so many minutes; the caller
+    commits it, with the e-mail that carries it."""
     token = secrets.token_urlsafe(32)
     db.session.add(
         PasswordResetToken(
@@ -72,7 +74,6 @@ def issue_reset_token(account: Account, minutes: int) -> str:
             expires_at=utcnow() + timedelta(minutes=minutes),
         )
     )
-    db.session.commit()
     return token
 
 
@@ -83,13 +84,15 @@ def account_for_reset(token: str) -> Account:
 
 
 def reset_password(token: str, new_password: str, origin: Origin) -> Account:
-    """Set the new password, use up the token, and end every session of the account."""
+    """Set the new password, use up the token, end every session of the account, and
+    tell its owner."""
     row = _usable_token(token, lock=True)
     account = row.account
     row.used_at = utcnow()
     _set_password(account, new_password)
     end_other_sessions(account)
     _audit("password.reset", account, origin)
+    send_password_changed(account)
     db.session.commit()
     return account
 
@@ -119,11 +122,13 @@ def confirm_current_password(
 def change_password(
     account: Account, current: str, new_password: str, keep_session_token: str, origin: Origin
 ) -> None:
-    """Change the password after checking the current one; other sessions end."""
+    """Change the password after checking the current one; other sessions end; the owner
+    is told by e-mail."""
     confirm_current_password(account, current, origin)
     _set_password(account, new_password)
     end_other_sessions(account, keep_token=keep_session_token)
     _audit("password.changed", account, origin)
+    send_password_changed(account)
     db.session.commit()
 
 
