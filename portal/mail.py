@@ -7,7 +7,9 @@ reports, so no request waits on an SMTP server and nothing is sent for a rolled-
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import insert, literal, select
 
+from portal.accounts.models import Account
 from portal.extensions import db
 from portal.outbox.models import OutboxMessage
 
@@ -19,6 +21,18 @@ def send_mail(to: str, subject: str, body: str) -> None:
     it, it was never sent; committed with it, the worker delivers it, retrying if need be.
     """
     db.session.add(OutboxMessage(recipient=to, subject=subject, body=body))
+
+
+def send_mail_to_account(account_id: int, subject: str, body: str) -> None:
+    """Queue a message to the account's address as stored, like `send_mail`; for an id no
+    account has, nothing is queued, by the very same statement (INSERT … SELECT from the
+    account's row), for callers whose timing must not show whether the account exists."""
+    db.session.execute(
+        insert(OutboxMessage).from_select(
+            ["recipient", "subject", "body"],
+            select(Account.email, literal(subject), literal(body)).where(Account.id == account_id),
+        )
+    )
 
 
 def external_url(endpoint: str, **values) -> str:

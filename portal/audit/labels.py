@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "logout": _l("已登出"),
     "totp.enrolled": _l("設定兩步驟驗證"),
     "password.reset_requested": _l("申請重設密碼"),
+    "password.reset_unmatched": _l("申請重設密碼（帳號與電子郵件不符，未寄出）"),
     "password.reset": _l("以連結重設密碼"),
     "password.changed": _l("變更密碼"),
     "audit.exported": _l("匯出稽核紀錄"),
