@@ -1,4 +1,4 @@
-"""Delivering the outbox (the worker's job).
+"""Delivering the outbox (the worker's job), and what an administrator does with dead mail.
 
 A message is a row that `portal.mail.send_mail` adds to the transaction of the decision it
 reports: committed together or rolled back together, so nobody is told of a decision that
@@ -6,7 +6,7 @@ did not happen and no request waits on an SMTP server. The worker claims one due
 at a time in a short transaction of its own (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two
 workers never take the same one; SQLite: its write lock serialises the claims), sends it
 with no transaction open, then records the outcome: sent, due again after a backoff, or
-dead after OUTBOX_MAX_ATTEMPTS tries.
+dead after OUTBOX_MAX_ATTEMPTS tries, until a portal administrator sends it again.
 """
 
 from dataclasses import dataclass
@@ -16,8 +16,10 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from portal.accounts.models import Account
+from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.locking import for_update
@@ -152,3 +154,59 @@ def record_failure(claimed: ClaimedMessage, error: str) -> OutboxState:
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the attempts-th failed try: OUTBOX_RETRY_SECONDS, doubled each time."""
     return timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"] * 2 ** (attempts - 1))
+
+
+@dataclass(frozen=True)
+class OutboxSummary:
+    """What an administrator needs to see: how much waits, since when, and what died."""
+
+    counts: dict[OutboxState, int]
+    # The oldest message still waiting: long ago means SMTP is down or no worker runs.
+    oldest_queued_at: datetime | None
+    dead: list[OutboxMessage]
+
+
+def outbox_summary(dead_shown: int = 200) -> OutboxSummary:
+    """Counts by state, the oldest waiting message's time, and the newest dead messages."""
+    counts = dict.fromkeys(OutboxState, 0)
+    for state, count in db.session.execute(
+        select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+    ):
+        counts[state] = count
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.state == OutboxState.QUEUED)
+    )
+    dead = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.DEAD)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(dead_shown)
+    ).all()
+    return OutboxSummary(counts, oldest, list(dead))
+
+
+def retry_dead(actor: Account, origin: Origin, message_id: int | None = None) -> int:
+    """Queue one dead message again (or all of them) with a fresh count of tries; audited.
+
+    How many were queued: a message already queued again, or never dead, counts for none.
+    """
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.DEAD)
+        .values(state=OutboxState.QUEUED, attempts=0, due_at=utcnow())
+        .returning(OutboxMessage.id, OutboxMessage.recipient)
+    )
+    if message_id is not None:
+        statement = statement.where(OutboxMessage.id == message_id)
+    requeued = db.session.execute(statement).all()
+    for queued_id, recipient in requeued:
+        record_event(
+            "outbox.retried",
+            subject_type="outbox_message",
+            subject_id=queued_id,
+            origin=origin,
+            actor_account_id=actor.id,
+            detail={"recipient": recipient},
+        )
+    db.session.commit()
+    return len(requeued)

@@ -1,6 +1,6 @@
 """The outbox: mail is written with the decision, sent by the worker over real SMTP, retried
-with backoff when the server is down, dead after the last try; two workers never send one
-message twice; a rollback sends nothing."""
+with backoff when the server is down, dead after the last try, and sent again by an
+administrator; two workers never send one message twice; a rollback sends nothing."""
 
 import socket
 import threading
@@ -14,8 +14,9 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from portal.accounts.models import AccountState, Role
+from portal.accounts.models import AccountState, Role, StaffRole
 from portal.accounts.services import username_taken
+from portal.audit.models import AuditEvent
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.mail import send_mail
@@ -24,8 +25,8 @@ from portal.outbox.services import claim_next
 from portal.worker import run, run_once
 from tests import factories
 from tests.conftest import deliver_outbox
-from tests.functional.auth_helpers import post_form
-from tests.functional.helpers import at_once
+from tests.functional.auth_helpers import login_staff, post_form
+from tests.functional.helpers import at_once, csrf_token, text_of
 from tests.functional.test_registration import valid_form
 
 
@@ -109,7 +110,7 @@ def test_a_hung_mail_server_does_not_slow_the_request(
     assert "timed out" in waiting.last_error
 
 
-def test_smtp_down_retries_with_backoff_then_the_message_is_dead(
+def test_smtp_down_retries_with_backoff_then_dead_then_an_administrator_sends_it(
     app, client, person, smtp_sink, closed_port, monkeypatch
 ):
     monkeypatch.setitem(app.config, "MAIL_PORT", closed_port)
@@ -134,6 +135,67 @@ def test_smtp_down_retries_with_backoff_then_the_message_is_dead(
         assert deliver_outbox(app).dead == 0  # the dead are not tried again by themselves
         [message] = messages_to("lin@example.org")
         assert (message.state, message.attempts) == (OutboxState.DEAD, 3)
+
+        # The mail server is repaired; a portal administrator sees the message and sends it.
+        monkeypatch.setitem(app.config, "MAIL_PORT", smtp_sink.port)
+        admin = factories.staff(StaffRole.PORTAL_ADMIN)
+        assert login_staff(client, admin).status_code == 303
+        page = client.get("/admin/outbox").get_data(as_text=True)
+        assert text_of(page, "outbox-dead") == "1"
+        row = text_of(page, f"dead-message-{message.id}")
+        assert "lin@example.org" in row and "重設密碼連結" in row
+        assert "ConnectionRefusedError" in row and "/password/reset/" not in page
+        retried = client.post(
+            f"/admin/outbox/{message.id}/retry", data={"csrf_token": csrf_token(page)}
+        )
+        assert retried.status_code == 303
+        assert "已重新排入 1 封" in text_of(
+            client.get(retried.headers["Location"]).get_data(as_text=True), "main"
+        )
+    [mail] = smtp_sink.wait_for(1)  # the client delivered after the retry, as a worker would
+    assert mail["To"] == "lin@example.org" and "/password/reset/" in mail.get_content()
+    [message] = messages_to("lin@example.org")
+    assert message.state is OutboxState.SENT
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "outbox.retried"))
+    assert event.actor_account_id == admin.id and event.subject_id == str(message.id)
+    assert event.detail == {"recipient": "lin@example.org"}
+
+
+def test_an_administrator_sends_every_dead_message_again_once(app, client, db_session, smtp_sink):
+    client.deliver_outbox = False
+    for number in range(3):
+        send_mail(f"dead{number}@example.org", "通知", "內容")
+    db.session.flush()
+    db.session.execute(OutboxMessage.__table__.update().values(state=OutboxState.DEAD, attempts=8))
+    admin = factories.staff(StaffRole.PORTAL_ADMIN)
+    login_staff(client, admin)
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    assert text_of(page, "outbox-dead") == "3"
+    first = client.post("/admin/outbox/retry", data={"csrf_token": csrf_token(page)})
+    assert "已重新排入 3 封" in text_of(
+        client.get(first.headers["Location"]).get_data(as_text=True), "main"
+    )
+    again = client.post("/admin/outbox/retry", data={"csrf_token": csrf_token(page)})
+    assert "沒有需要重新寄送" in text_of(
+        client.get(again.headers["Location"]).get_data(as_text=True), "main"
+    )
+    retried = db.session.scalar(select(func.count()).where(AuditEvent.action == "outbox.retried"))
+    assert retried == 3
+    assert deliver_outbox(app).sent == 3
+    assert text_of(client.get("/admin/outbox").get_data(as_text=True), "no-dead-messages")
+    assert sorted(m["To"] for m in smtp_sink.wait_for(3)) == [
+        f"dead{n}@example.org" for n in range(3)
+    ]
+
+
+def test_only_portal_administrators_see_the_outbox(client, db_session):
+    helpdesk = factories.staff(StaffRole.HELP_DESK)
+    login_staff(client, helpdesk)
+    assert client.get("/admin/outbox").status_code == 403
+    page = client.get("/account").get_data(as_text=True)
+    assert (
+        client.post("/admin/outbox/retry", data={"csrf_token": csrf_token(page)}).status_code == 403
+    )
 
 
 def test_nothing_is_sent_for_a_transaction_that_rolled_back(app, db_session, smtp_sink):
