@@ -46,6 +46,7 @@ bench: system-deps venv translations services ## load scenarios; prints their fi
 	$(PY) -m bench.registration
 	$(PY) -m bench.sign_in
 	$(PY) -m bench.review
+	$(PY) -m bench.apply_change
 	$(PY) -m bench.qr_match
 
 system-deps:

@@ -11,8 +11,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bench import scenarios
 from bench.cpu import CpuSample, CpuUse, children_of, cpu_use, process_cpu_seconds
+from bench.database import admin_url
 from bench.load import CONNECTIONS, ROUNDS, SECONDS, WARMUP_SECONDS, Measurement, run_wrk
 from bench.server import Server
 from bench.typists import Typists
@@ -121,21 +124,55 @@ def _run(lane: Lane, seconds: int, connections: int) -> Measurement:
 
 
 def wait_until_idle(server: Server) -> None:
-    """Return once the server's workers have finished what wrk left behind.
+    """Return once the server has finished what wrk left behind.
 
     wrk stops with requests still queued or running, and gunicorn answers them all to
-    clients that have gone; with slow requests (sign-in: argon2) that work would otherwise
-    run into the next round or the next measurement.
+    clients that have gone; with slow requests (sign-in: argon2, a page with a slow query)
+    that work would otherwise run into the next round or the next measurement. Idle is: the
+    workers' CPU at rest, no connection waiting to be accepted and no query of the server's
+    database running. The CPU alone misses a worker waiting for PostgreSQL, and on a busy
+    machine a worker that gets little of a core.
     """
-    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
-    last = _workers_cpu_seconds(server)
-    while time.monotonic() < deadline:
-        time.sleep(IDLE_POLL_SECONDS)
-        now = _workers_cpu_seconds(server)
-        if now - last < IDLE_CPU_SECONDS:
-            return
-        last = now
+    # Autocommit: within one transaction pg_stat_activity answers from the snapshot that its
+    # first read took, and would say "running" until the deadline.
+    engine = sa.create_engine(admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+            last = _workers_cpu_seconds(server)
+            while time.monotonic() < deadline:
+                time.sleep(IDLE_POLL_SECONDS)
+                now = _workers_cpu_seconds(server)
+                if (
+                    now - last < IDLE_CPU_SECONDS
+                    and not _waiting_connections(server)
+                    and not _running_queries(connection, server.database)
+                ):
+                    return
+                last = now
+    finally:
+        engine.dispose()
     log(f"the server was still busy {SETTLE_TIMEOUT_SECONDS} s after wrk stopped")
+
+
+def _waiting_connections(server: Server) -> int:
+    """Connections in the server's accept queue (a listening socket's rx_queue, Linux)."""
+    port = f":{server.port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(port) and fields[3] == "0A":  # 0A: LISTEN
+            return int(fields[4].split(":")[1], 16)
+    return 0
+
+
+def _running_queries(connection: sa.Connection, database: str) -> int:
+    """Statements running in the database now (the asking connection is on another one)."""
+    if not database:
+        return 0
+    return connection.scalar(
+        sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name AND state = 'active'"),
+        {"name": database},
+    )
 
 
 def _workers_cpu_seconds(server: Server) -> float:

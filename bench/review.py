@@ -4,10 +4,13 @@
 2. In-process: the portal's server-side check of an institution card's answer (bench/
    card_check.py), each on a fresh challenge of a fresh application, and the printed
    application form rendered to PDF (bench/pdf_forms.py).
-3. 50,000 manager applications awaiting paper review, each with its scan, and a help-desk
-   account with its second factor enrolled; gunicorn serving the portal on that database.
-4. Signed in as the help desk (password, then a TOTP code), the queue under wrk: the full
-   page, the HTMX "載入更多" pages, and the filter by institution code.
+3. A help-desk account with its second factor enrolled, and 50,000 paper filings awaiting
+   review, each with its scan: manager applications (form A) and manager changes of every
+   kind (bench/filings.py), with 20,000 decided ones of both (approved and refused) behind
+   them. In-process, the queue's two queries alone: its first page and its counts per state.
+4. gunicorn serving the portal on that database. Signed in as the help desk (password, then
+   a TOTP code), the queue under wrk: the full page, the HTMX "載入更多" pages, the filter by
+   institution code and the filter by kind.
 5. A Markdown table on stdout and in bench/results/review.md.
 
 The exit status is 0 whether targets pass or fail (the table says FAIL); it is non-zero only
@@ -19,6 +22,8 @@ import os
 import random
 import re
 import sys
+from collections.abc import Callable
+from functools import partial
 from http.client import HTTPResponse
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -28,28 +33,32 @@ import pyotp
 import sqlalchemy as sa
 from flask import Flask
 
-from bench import card_check, pdf_forms, report, scenarios
+from bench import card_check, filings, pdf_forms, report, scenarios
 from bench.harness import run_benchmark, seeded_database, setup_line, timed
 from bench.load import CONNECTIONS, Request
 from bench.measure import log, measure
-from bench.seed import (
-    INSTITUTION_COUNT,
-    SHARED_PASSWORD,
-    SeedContext,
-    national_id_for,
-    seed_manager_applications,
-)
+from bench.seed import INSTITUTION_COUNT, SHARED_PASSWORD, SeedContext, national_id_for
 from bench.server import Server, ServerOptions, gunicorn, server_environment
-from portal.accounts.models import StaffRole
+from bench.timings import time_calls
+from portal.accounts.models import Account, StaffRole
 from portal.admin.services import StaffDetails, create_staff
 from portal.audit.services import Origin
+from portal.changes.models import ChangeState, ManagerChange
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.institutions.models import Institution
+from portal.localtime import local_now
 from portal.registration.models import Application, ApplicationState
+from portal.review import services
 from portal.security.encryption import encrypt_text
+from portal.workcalendar.services import current_calendar
 
-PAPER_APPLICATIONS = int(os.environ.get("BENCH_PAPER_APPLICATIONS", "50000"))
+PENDING_FILINGS = int(os.environ.get("BENCH_PENDING_FILINGS", "50000"))
+DECIDED_FILINGS = int(os.environ.get("BENCH_DECIDED_FILINGS", "20000"))
+# Of the decided filings, the share refused (a scan that cannot be read, a missing stamp).
+REFUSED_SHARE = 0.25
+# In-process calls of each of the queue's queries, timed alone.
+QUERY_CALLS = int(os.environ.get("BENCH_QUERY_CALLS", "200"))
 VERIFICATIONS = int(os.environ.get("BENCH_VERIFICATIONS", "200"))
 RENDERS = int(os.environ.get("BENCH_RENDERS", str(pdf_forms.DEFAULT_RENDERS)))
 # Targets of the issue that asked for this benchmark.
@@ -100,23 +109,71 @@ def in_process_rows(app: Flask, context: SeedContext, workdir: Path) -> list[rep
     ]
 
 
-def seed_queue(app: Flask, context: SeedContext, start: int) -> list[str]:
-    """The pending paper applications; codes of institutions the filter will find."""
-    stop = start + PAPER_APPLICATIONS
-    seed_manager_applications(app, context, start, stop, ApplicationState.AWAITING_PAPER_REVIEW)
+def seed_queue(app: Flask, context: SeedContext, start: int, reviewer_id: int) -> list[str]:
+    """The pending filings, then the decided ones; codes of institutions the filter will find.
+
+    Account indices from `start` on; `reviewer_id` decided the decided ones.
+    """
+    index = filings.seed_filings(
+        app, context, start, PENDING_FILINGS, ApplicationState.AWAITING_PAPER_REVIEW
+    )
+    refused = round(DECIDED_FILINGS * REFUSED_SHARE)
+    for state, count in (
+        (ApplicationState.APPROVED, DECIDED_FILINGS - refused),
+        (ApplicationState.REFUSED, refused),
+    ):
+        index = filings.seed_filings(app, context, index, count, state, reviewer_id)
     with app.app_context():
+        holders = sa.union(
+            sa.select(Application.institution_id).where(
+                Application.state == ApplicationState.AWAITING_PAPER_REVIEW
+            ),
+            sa.select(ManagerChange.institution_id).where(
+                ManagerChange.state == ChangeState.AWAITING_PAPER_REVIEW
+            ),
+        ).subquery()
         codes = db.session.scalars(
             sa.select(Institution.code)
-            .join(Application, Application.institution_id == Institution.id)
-            .where(Application.state == ApplicationState.AWAITING_PAPER_REVIEW)
-            .group_by(Institution.code)
+            .join(holders, holders.c.institution_id == Institution.id)
             .order_by(Institution.code)
         ).all()
     return random.Random(len(codes)).sample(list(codes), min(FILTER_CODES, len(codes)))
 
 
-def create_help_desk(app: Flask, index: int) -> str:
-    """A help-desk account, second factor already enrolled; the TOTP seed it was given."""
+def query_rows(app: Flask) -> list[report.Row]:
+    """The queue's two queries alone, in-process: the first page, and the counts per state."""
+    with app.app_context():
+        db.engine.dispose()  # a fresh pool: the session keeps the backend that is watched
+        backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+        calendar, today = current_calendar(), local_now().date()
+        db.session.remove()
+        rows = []
+        for name, call in (
+            ("services.queue, first page", partial(services.queue, calendar, today)),
+            ("services.counts_by_state", services.counts_by_state),
+        ):
+            prepare = partial(_in_fresh_session, call)
+            timings = time_calls(prepare, QUERY_CALLS, card_check.WARMUP, backend)
+            rows.append(
+                report.judged(
+                    f"{name} alone ({QUERY_CALLS} calls, in-process)",
+                    timings.measurement(),
+                    lambda _m: ("info: share of GET /review", None),
+                )
+            )
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def _in_fresh_session(call: Callable[[], object], _index: int) -> Callable[[], object]:
+    """`call`, after ending the session (untimed): each request has a session of its own."""
+    db.session.remove()
+    return call
+
+
+def create_help_desk(app: Flask, index: int) -> tuple[int, str]:
+    """A help-desk account, second factor already enrolled; its id and the TOTP seed."""
     secret = pyotp.random_base32()
     details = StaffDetails(
         STAFF_USERNAME,
@@ -131,7 +188,7 @@ def create_help_desk(app: Flask, index: int) -> str:
         account.totp_secret_encrypted = encrypt_text(secret)
         account.totp_confirmed_at = utcnow()
         db.session.commit()
-    return secret
+        return account.id, secret
 
 
 class Browser:
@@ -231,9 +288,20 @@ def queue_by_institution(cookie: str, codes: list[str]) -> scenarios.Scenario:
     return scenarios.Scenario(name, requests, 'href="/review/')
 
 
-def _filters(institution_code: str = "") -> dict[str, str]:
+def queue_by_kind(cookie: str) -> scenarios.Scenario:
+    """The filter form submitted with each kind in turn (a plain GET: the full page)."""
+    requests = [
+        Request("GET", f"/review?{urlencode(_filters(kind=kind))}", {"Cookie": cookie})
+        for kind in services.QUEUE_KINDS
+    ]
+    # Every kind has more than a page pending, so every answer offers 載入更多.
+    name = f"GET /review?kind= ({', '.join(services.QUEUE_KINDS)}; full page)"
+    return scenarios.Scenario(name, requests, 'id="queue-more"')
+
+
+def _filters(institution_code: str = "", kind: str = "") -> dict[str, str]:
     """The query string the queue's filter form produces."""
-    return {"state": PAPER_STATE, "institution_code": institution_code}
+    return {"state": PAPER_STATE, "kind": kind, "institution_code": institution_code}
 
 
 def check_fragment(server: Server, scenario: scenarios.Scenario) -> None:
@@ -259,7 +327,12 @@ def queue_rows(server: Server, cookie: str, codes: list[str], workdir: Path) -> 
             scenarios.floor().name, measure(server, scenarios.floor(), workdir), report.reference()
         )
     ]
-    for scenario in (queue_page(cookie), later, queue_by_institution(cookie, codes)):
+    for scenario in (
+        queue_page(cookie),
+        later,
+        queue_by_institution(cookie, codes),
+        queue_by_kind(cookie),
+    ):
         judges = (
             (REVIEWERS, report.p95_at_most(QUEUE_P95_MS)),
             (CONNECTIONS, report.capacity_info()),
@@ -276,13 +349,20 @@ def run(workdir: Path, options: ServerOptions) -> list[report.Row]:
     with seeded_database(workdir) as bench:
         app, context = bench.app, bench.seed
         rows = in_process_rows(app, context, workdir)
-        # Account indices after the card applicants' (seed.py: index i has id i + 1).
+        # The next account index after the card applicants' (seed.py: index i has id i + 1),
+        # for the help desk: its account takes the next id, as the index says.
         with app.app_context():
-            start = db.session.scalar(sa.select(sa.func.max(Application.id)))
+            index = db.session.scalar(sa.select(sa.func.max(Account.id)))
+        reviewer_id, secret = create_help_desk(app, index)
         codes = timed(
-            f"seed {PAPER_APPLICATIONS:,} paper applications", seed_queue, app, context, start
+            f"seed {PENDING_FILINGS:,} pending and {DECIDED_FILINGS:,} decided paper filings",
+            seed_queue,
+            app,
+            context,
+            index + 1,  # the help desk's index was `index`
+            reviewer_id,
         )
-        secret = create_help_desk(app, start + PAPER_APPLICATIONS)
+        rows += query_rows(app)
         environment = server_environment(bench.url, bench.keys, bench.instance)
         with gunicorn(environment, options, workdir / "gunicorn.log") as server:
             cookie = sign_in_help_desk(server, secret)
@@ -296,11 +376,17 @@ def document(rows: list[report.Row], options: ServerOptions) -> str:
         "",
         setup_line(
             options,
-            f"{INSTITUTION_COUNT + 1:,} institutions, {PAPER_APPLICATIONS:,} manager applications "
-            "awaiting paper review (each with a scan), signed in as the help desk",
+            f"{INSTITUTION_COUNT + 1:,} institutions, {PENDING_FILINGS:,} paper filings "
+            f"awaiting review and {DECIDED_FILINGS:,} decided ones (each with a scan), signed "
+            "in as the help desk",
         ),
         "",
-        "In-process lines (card check, PDF): one thread, no HTTP; req/s is calls per second, "
+        "Filings: " + filings.describe_mix() + ". Each change names accounts of its "
+        "institution as the rules allow; decided ones are "
+        f"{1 - REFUSED_SHARE:.0%} approved (changes applied), {REFUSED_SHARE:.0%} refused.",
+        "",
+        "In-process lines (card check, PDF, the queue's two queries): one thread, no HTTP; "
+        "req/s is calls per second, "
         "p50 is the median call, CPU ms/req is this process's + its PostgreSQL backend's CPU "
         "per call. The card check is `verify_with_card` whole: challenge claimed, anchors "
         "read, chain, validity, key usage, policy OID, institution code, signature, account "

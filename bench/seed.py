@@ -153,8 +153,8 @@ def seed_accounts(app: Flask, context: SeedContext, start: int, stop: int) -> No
                 copy_rows(connection, Application.__table__, applications)
                 copy_rows(connection, SubsystemRequest.__table__, requests)
         with db.engine.begin() as connection:
-            _after_explicit_ids(connection)
-        _settle(db.engine)
+            after_explicit_ids(connection)
+        settle(db.engine)
 
 
 def seed_manager_applications(
@@ -180,19 +180,21 @@ def seed_manager_applications(
                 copy_rows(connection, Application.__table__, applications)
                 copy_rows(connection, PaperScan.__table__, scans)
         with db.engine.begin() as connection:
-            _after_explicit_ids(connection)
-        _settle(db.engine)
+            after_explicit_ids(connection)
+        settle(db.engine)
 
 
-def _after_explicit_ids(connection: sa.Connection) -> None:
+def after_explicit_ids(
+    connection: sa.Connection, tables: Sequence[str] = ("accounts", "applications")
+) -> None:
     """Move the id sequences past the explicit ids, so later inserts get fresh ones."""
-    for table in ("accounts", "applications"):
+    for table in tables:
         connection.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
 
 
-def _settle(engine: sa.Engine) -> None:
+def settle(engine: sa.Engine) -> None:
     """Leave the database as a portal in service has it, with no maintenance still to come.
 
     Without this, autovacuum and a checkpoint would start after the bulk load, in the middle
@@ -213,8 +215,8 @@ def _account_batch(context: SeedContext, first: int, last: int) -> tuple[list, l
         state = _pick_state(rng, MANAGER_STATES if role is Role.MANAGER else GENERAL_STATES)
         submitted_at = now - timedelta(days=rng.randrange(365), seconds=rng.randrange(86_400))
         institution_id = rng.choice(context.institution_ids)
-        accounts.append(_account_row(context, index, role, state, submitted_at, institution_id))
-        applications.append(_application_row(index, state, submitted_at, institution_id))
+        accounts.append(account_row(context, index, role, state, submitted_at, institution_id))
+        applications.append(application_row(index, state, submitted_at, institution_id))
         requests.extend(_request_rows(rng, context, index, state, submitted_at))
     return accounts, applications, requests
 
@@ -235,18 +237,23 @@ def _manager_batch(
         submitted_at = now - timedelta(days=rng.randrange(30), seconds=rng.randrange(86_400))
         institution_id = rng.choice(institution_ids)
         accounts.append(
-            _account_row(context, index, Role.MANAGER, state, submitted_at, institution_id)
+            account_row(context, index, Role.MANAGER, state, submitted_at, institution_id)
         )
-        applications.append(_application_row(index, state, submitted_at, institution_id))
+        applications.append(application_row(index, state, submitted_at, institution_id))
         if state is ApplicationState.AWAITING_PAPER_REVIEW:
-            scans.append(_scan_row(index, submitted_at))
+            scans.append(scan_row(index, submitted_at))
     return accounts, applications, scans
 
 
-def _scan_row(index: int, uploaded_at: datetime) -> dict:
-    """The stamped form's scan; no file behind it, as no scenario opens one."""
+def scan_row(index: int, uploaded_at: datetime, change_id: int | None = None) -> dict:
+    """The stamped form's scan; no file behind it, as no scenario opens one.
+
+    It belongs to the change `change_id`, or else to account index's application.
+    """
     return {
-        "application_id": index + 1,
+        # COPY takes every row's columns from the first row: both keys, always.
+        "application_id": None if change_id else index + 1,
+        "change_id": change_id,
         "stored_name": secrets.token_hex(16) + ".pdf",
         "original_name": f"stamped-form-{index:06d}.pdf",
         "content_type": "application/pdf",
@@ -263,7 +270,7 @@ def _pick_state(
     return rng.choices(states, weights)[0]
 
 
-def _account_row(
+def account_row(
     context: SeedContext,
     index: int,
     role: Role,
@@ -271,6 +278,7 @@ def _account_row(
     submitted_at: datetime,
     institution_id: int,
 ) -> dict:
+    """The index-th account, as its application in `state` leaves it."""
     national_id = national_id_for(index)
     decided = state in (ApplicationState.APPROVED, ApplicationState.REFUSED)
     return {
@@ -293,9 +301,10 @@ def _account_row(
     }
 
 
-def _application_row(
+def application_row(
     index: int, state: ApplicationState, submitted_at: datetime, institution_id: int
 ) -> dict:
+    """The application of the index-th account (same id), submitted at `submitted_at`."""
     decided = state in (ApplicationState.APPROVED, ApplicationState.REFUSED)
     return {
         "id": index + 1,
@@ -306,6 +315,7 @@ def _application_row(
         "state": state,
         "submitted_at": submitted_at,
         "step_started_at": submitted_at,
+        "paper_at": None,
         "decided_at": submitted_at + timedelta(days=2) if decided else None,
     }
 

@@ -7,20 +7,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
-from flask import Flask, current_app, has_request_context, render_template, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale, lazy_gettext
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
-from portal.errors import register_domain_errors
+from portal.db_types import MAX_ID
+from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import local_date, local_datetime_text
 from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
+from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
 
@@ -35,7 +34,7 @@ class DatabaseId(IntegerConverter):
     """
 
     def __init__(self, map, **kwargs) -> None:  # noqa: A002  (werkzeug's name)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, **kwargs)
 
 
@@ -58,8 +57,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     _init_extensions(app)
     _register_blueprints(app)
-    _register_error_pages(app)
-    register_domain_errors(app)
+    register_error_pages(app)
     init_security_headers(app)
 
     from portal.cli import register_commands
@@ -150,8 +148,10 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     configure_sqlite()
-    # Before CSRF protection, which reads the form: upload views raise the body limit first.
+    # Before CSRF protection, which reads the form: upload views raise the body limit first,
+    # then text no page sends (NUL) is refused.
     init_body_limits(app)
+    init_text_checks(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
@@ -161,9 +161,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
 
     from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
-    from portal.auth.session import load_account
+    from portal.auth.session import load_account, unauthorized
 
     login_manager.user_loader(load_account)
+    login_manager.unauthorized_handler(unauthorized)
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("請先登入。")
 
@@ -207,22 +208,3 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
     app.add_template_filter(local_datetime_text, "local_datetime")
-
-
-def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError):
-        return render_template("errors/csrf.html"), 400
-
-    @app.errorhandler(SecurityError)
-    def untrusted_host(error: SecurityError):
-        # A Host not in TRUSTED_HOSTS: no URL can be built for it, so no page either.
-        return (
-            _("無法處理這個要求：網址不是本網站。"),
-            400,
-            {"Content-Type": "text/plain; charset=utf-8"},
-        )
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
-        return render_template("errors/http.html", error=error), error.code

@@ -157,6 +157,20 @@ class Config:
     MANAGER_CHANGE_CARD_ENABLED = env_bool("MANAGER_CHANGE_CARD_ENABLED", True)
     UPLOAD_DIR = env_str("UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads"))
     UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    # What a scan may ask of whoever draws it (verification/scan_checks): the form is one
+    # A4 page, a scanner may add a cover or a back page.
+    UPLOAD_MAX_PDF_PAGES = env_int("UPLOAD_MAX_PDF_PAGES", 5)
+    # The longer side of any page, UserUnit included, in millimetres: A3 (420) with a margin.
+    UPLOAD_MAX_PDF_PAGE_MM = env_int("UPLOAD_MAX_PDF_PAGE_MM", 450)
+    # Every stream of the PDF decoded, images at their declared size: five A4 pages scanned
+    # in colour at 300 dpi are 130 MB.
+    UPLOAD_MAX_PDF_DECODED_BYTES = env_int("UPLOAD_MAX_PDF_DECODED_BYTES", 200 * 1024 * 1024)
+    # A JPEG's or PNG's width × height: A4 at 600 dpi is 35 million.
+    UPLOAD_MAX_IMAGE_PIXELS = env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000)
+    # Scans kept for one application or change, earlier uploads included.
+    UPLOAD_MAX_SCANS_PER_FILING = env_int("UPLOAD_MAX_SCANS_PER_FILING", 10)
+    # Upload attempts per address, accepted or refused: each costs seconds of checks.
+    RATELIMIT_SCAN_UPLOAD = env_str("RATELIMIT_SCAN_UPLOAD", "20 per hour")
 
     # Seconds each process searches its in-memory copy of the institution list before
     # reading it again (the list changes only by import; institutions/services.Directory).

@@ -6,6 +6,21 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
+# The largest id an id column holds (INTEGER on PostgreSQL); ids start at 1.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(text: str | None) -> int:
+    """An id as a form sends it; ValueError for anything no id column holds.
+
+    PostgreSQL refuses a larger number in a comparison with an id column, where it should
+    simply be no row.
+    """
+    value = int(text or "")
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(f"not an id: {text!r}")
+    return value
+
 
 class UTCDateTime(TypeDecorator):
     """A timestamp that is always timezone-aware UTC in Python, whatever the engine stores.

@@ -1,18 +1,68 @@
-"""Form fields that several forms ask for in the same way, with the same messages.
+"""The portal's base form, and fields that several forms ask for in the same way.
 
 Registration, 我的帳號, staff management and sign-in all ask for some of these; defining
 each once keeps the rules and the Traditional Chinese messages identical everywhere.
 """
 
+import re
+
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, ValidationError
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, StopValidation
 
 from portal.identity import identifiers
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# What a paste can bring into a field (a vertical tab from a word processor, a line break):
+# none belongs in a one-line value; a multi-line one keeps tabs and line breaks.
+ONE_LINE_CONTROLS = re.compile(r"[\x00-\x1f]")
+MULTI_LINE_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+UNCHECKED_FIELDS = (PasswordField, HiddenField)
+
+
+def no_control_characters(form: FlaskForm, field: StringField) -> None:
+    """WTForms validator, first on every text field of a PortalForm: no control characters."""
+    controls = MULTI_LINE_CONTROLS if isinstance(field, TextAreaField) else ONE_LINE_CONTROLS
+    if isinstance(field.data, str) and controls.search(field.data):
+        raise StopValidation(_l("請刪除看不見的控制字元（例如貼上時帶進來的換行或定位字元）。"))
+
+
+class PortalForm(FlaskForm):
+    """Every form of the portal: its text fields hold posted text without control characters.
+
+    Flask-WTF would also fill a field from a file or a JSON value sent under its name, and
+    the validators, written for text, fail on those with a TypeError.
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            """The posted form's text fields only, when the view gives no data of its own."""
+            wrapped = super().wrap_formdata(form, formdata)
+            if wrapped is None or wrapped is formdata:
+                return wrapped
+            return request.form or None
+
+        def bind_field(self, form, unbound_field, options):
+            """Text fields check for control characters before anything else reads them.
+
+            Passwords are left alone: they are only ever hashed, and refusing one would lock
+            out whoever chose it. So are hidden fields: nobody types them, a message next to
+            one would not be seen, and what reads one checks it (`next` with safe_next).
+            """
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField) and not isinstance(field, UNCHECKED_FIELDS):
+                field.validators = [no_control_characters, *field.validators]
+            return field
 
 
 def national_id_check(form: FlaskForm, field: StringField) -> None:

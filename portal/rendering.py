@@ -21,6 +21,28 @@ def page_or_fragment(
     return response
 
 
+# The page's error banner (base.html), where a refusal that belongs to no component is shown.
+ERROR_BANNER = "#request-error"
+
+
+def error_answer(page_template: str, status: int, message: str, **context) -> Response:
+    """An error page; for HTMX, only its message, put in the page's error banner.
+
+    The requesting element's own target and swap would put a whole page where a fragment
+    belongs (a meter, a table row), and its hx-select would find nothing in the message.
+    """
+    if not wants_fragment():
+        page = render_template(page_template, message=message, **context)
+        return make_response(page, status)
+    fragment = render_template("errors/_request_error.html", message=message, **context)
+    response = make_response(fragment, status)
+    response.headers["HX-Retarget"] = ERROR_BANNER
+    response.headers["HX-Reswap"] = "innerHTML"
+    response.headers["HX-Reselect"] = ".request-error-message"
+    response.vary.add("HX-Request")
+    return response
+
+
 def see_other(location: str) -> Response:
     """Send the browser to another page: a 303, or for HTMX an HX-Redirect.
 
@@ -33,6 +55,15 @@ def see_other(location: str) -> Response:
     response.headers["HX-Redirect"] = location
     response.vary.add("HX-Request")
     return response
+
+
+def page_argument(last: int) -> int:
+    """?page= as a number from 1 to `last`: missing or not a number is 1, beyond is `last`.
+
+    A page number becomes an OFFSET or an element id, and the database refuses an offset
+    beyond bigint.
+    """
+    return min(max(request.args.get("page", 1, type=int), 1), last)
 
 
 def request_origin() -> Origin:

@@ -144,7 +144,11 @@ def totp_code(account_: Account, offset_steps: int = 0) -> str:
 
 
 def paper_scan(application_: Application) -> PaperScan:
-    """A stamped scan on record for the application (its file is never read)."""
+    """A stamped scan on record for the application (its file is never read).
+
+    As an upload does, it puts the application on paper (paper_at).
+    """
+    application_.paper_at = application_.paper_at or utcnow()
     scan = PaperScan(
         application_id=application_.id,
         stored_name=f"{application_.id}.png",

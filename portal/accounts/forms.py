@@ -1,14 +1,19 @@
 """The forms on 我的帳號."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import Length
 
-from portal.fields import department_field, email_field, landline_field, mobile_field
+from portal.fields import (
+    PortalForm,
+    department_field,
+    email_field,
+    landline_field,
+    mobile_field,
+)
 
 
-class ContactForm(FlaskForm):
+class ContactForm(PortalForm):
     """E-mail, phones and department, validated as at registration."""
 
     email = email_field()

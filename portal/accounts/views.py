@@ -25,16 +25,19 @@ from portal.security.national_ids import decrypt_national_id
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
 
-def _password_form() -> ChangePasswordForm:
+def _password_form(**kwargs) -> ChangePasswordForm:
     return ChangePasswordForm(
         username=current_user.username,
         national_id=decrypt_national_id(current_user.national_id_encrypted),
+        **kwargs,
     )
 
 
 def _render(password_form=None, contact_form=None, status: int = 200):
-    password_form = password_form or _password_form()
-    contact_form = contact_form or ContactForm(obj=current_user)
+    # The form not submitted is not bound to the request: both forms have a field named
+    # current_password, and the other form's would seem typed into and cleared.
+    password_form = password_form or _password_form(formdata=None)
+    contact_form = contact_form or ContactForm(formdata=None, obj=current_user)
     return render_template(
         "accounts/home.html",
         account=current_user,
@@ -47,7 +50,7 @@ def _render(password_form=None, contact_form=None, status: int = 200):
         change_state_labels=CHANGE_STATE_LABELS,
         password_form=password_form,
         contact_form=contact_form,
-        assessment=password_form.password_assessment(),
+        assessment=password_form.page_assessment(),
     ), status
 
 

@@ -1,7 +1,8 @@
 """Staff and audit forms for portal administrators."""
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,7 +16,13 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.accounts.labels import STAFF_ROLE_LABELS
 from portal.audit.labels import ACTION_GROUP_LABELS, ACTION_LABELS, action_group
-from portal.fields import email_field, name_field, national_id_field, new_username_field
+from portal.fields import (
+    PortalForm,
+    email_field,
+    name_field,
+    national_id_field,
+    new_username_field,
+)
 from portal.registration.forms import MultiCheckboxField
 
 
@@ -23,7 +30,7 @@ def _role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, label) for role, label in STAFF_ROLE_LABELS.items()]
 
 
-class StaffRoleForm(FlaskForm):
+class StaffRoleForm(PortalForm):
     """Role, subsystems and whether the account is active."""
 
     role = RadioField(_l("角色"), validators=[DataRequired(_l("請選擇角色。"))])
@@ -44,7 +51,27 @@ class NewStaffForm(StaffRoleForm):
     national_id = national_id_field()
 
 
-class AuditSearchForm(FlaskForm):
+# What an audit search is made of, as its links carry it.
+AUDIT_SEARCH_FIELDS = ("username", "institution_code", "action", "date_from", "date_to")
+# The dates an audit search may name: the trail began after the first, and both ends stay
+# days that UTC, where events are compared, can hold with a day to spare.
+FIRST_AUDIT_DATE = date(2000, 1, 1)
+LAST_AUDIT_DATE = date(2099, 12, 31)
+
+
+def audit_date_check(form: PortalForm, field: DateField) -> None:
+    """WTForms validator: a day within the dates an audit search may name."""
+    if field.data and not FIRST_AUDIT_DATE <= field.data <= LAST_AUDIT_DATE:
+        raise ValidationError(
+            _l(
+                "請輸入 %(first)s 至 %(last)s 之間的日期。",
+                first=FIRST_AUDIT_DATE.isoformat(),
+                last=LAST_AUDIT_DATE.isoformat(),
+            )
+        )
+
+
+class AuditSearchForm(PortalForm):
     """Search the audit trail (GET, so results can be bookmarked)."""
 
     class Meta:
@@ -56,8 +83,8 @@ class AuditSearchForm(FlaskForm):
         validators=[Optional(), Regexp(r"^[0-9]{10}$", message=_l("醫事機構代碼為 10 位數字。"))],
     )
     action = SelectField(_l("事件種類"), validate_choice=False)
-    date_from = DateField(_l("起日"), validators=[Optional()], format="%Y-%m-%d")
-    date_to = DateField(_l("迄日"), validators=[Optional()], format="%Y-%m-%d")
+    date_from = DateField(_l("起日"), validators=[Optional(), audit_date_check], format="%Y-%m-%d")
+    date_to = DateField(_l("迄日"), validators=[Optional(), audit_date_check], format="%Y-%m-%d")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -85,7 +85,7 @@ def create_staff(
     db.session.flush()
     _audit("staff.created", account, origin, actor, {"role": details.role.value})
     if password is None:
-        token = issue_reset_token(account.id, INVITATION_MINUTES)
+        token = issue_reset_token(account, INVITATION_MINUTES)
         send_reset_link(account, token, INVITATION_MINUTES)
     db.session.commit()
     return account

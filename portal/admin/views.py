@@ -18,14 +18,20 @@ from wtforms import SelectChoice
 from portal.accounts.models import StaffRole
 from portal.admin import services
 from portal.admin.audit_export import csv_chunks, export_filename
-from portal.admin.forms import AuditSearchForm, NewStaffForm, StaffRoleForm
+from portal.admin.forms import AUDIT_SEARCH_FIELDS, AuditSearchForm, NewStaffForm, StaffRoleForm
 from portal.audit import labels as audit_labels
-from portal.audit.services import AuditQuery, audit_entry, export_events, search_events
+from portal.audit.services import (
+    LAST_AUDIT_PAGE,
+    AuditQuery,
+    audit_entry,
+    export_events,
+    search_events,
+)
 from portal.authz import staff_required
 from portal.localtime import local_now
 from portal.outbox import services as outbox
 from portal.outbox.models import OutboxState
-from portal.rendering import request_origin
+from portal.rendering import page_argument, request_origin
 from portal.subsystems.services import offered_subsystems
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
@@ -106,7 +112,7 @@ def edit_staff(account_id: int):
 def audit():
     """Search the audit trail by account, institution, kind and date."""
     form = AuditSearchForm(request.args)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_argument(LAST_AUDIT_PAGE)
     entries, has_next = [], False
     if form.validate():
         entries, has_next = search_events(_audit_query(form), page)
@@ -155,8 +161,12 @@ def _audit_query(form: AuditSearchForm) -> AuditQuery:
 
 
 def _search_args() -> dict:
-    """The search as given, to keep it in links (pages, an event, the export, back)."""
-    return {key: value for key, value in request.args.items() if key != "page"}
+    """The search as given, to keep it in links (pages, an event, the export, back).
+
+    Only the search form's own fields: anything else would reach url_for as one of its
+    keywords (?_method=PUT makes it raise).
+    """
+    return {key: value for key, value in request.args.items() if key in AUDIT_SEARCH_FIELDS}
 
 
 def _render_audit(form: AuditSearchForm, status: int = 200, **results):

@@ -83,6 +83,8 @@ class AuditEntry:
 
 
 PAGE_SIZE = 50
+# Five million events; OFFSET past that is slow and past bigint refused.
+LAST_AUDIT_PAGE = 100_000
 EXPORT_BATCH = 500
 
 

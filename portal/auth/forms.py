@@ -2,15 +2,14 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
-from portal.fields import email_field, existing_username_field
+from portal.fields import PortalForm, email_field, existing_username_field
 from portal.identity.password_policy import PasswordAssessment, PasswordPolicy, assess_password
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     """服務登入."""
 
     username = existing_username_field()
@@ -21,7 +20,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class TotpForm(FlaskForm):
+class TotpForm(PortalForm):
     """The six digits from the authenticator app."""
 
     code = StringField(
@@ -33,14 +32,14 @@ class TotpForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     """忘記密碼: account name and the e-mail on file."""
 
     username = existing_username_field()
     email = email_field(_l("請輸入申請帳號時填寫的電子郵件。"))
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     """A new password, checked by the same rules and meter as registration."""
 
     password = PasswordField(_l("新密碼"), validators=[DataRequired(_l("請輸入新密碼。"))])
@@ -59,8 +58,16 @@ class NewPasswordForm(FlaskForm):
 
     def password_assessment(self) -> PasswordAssessment:
         """The meter's verdict for the password typed, against this account's details."""
+        return self._assess(self.password.data or "")
+
+    def page_assessment(self) -> PasswordAssessment:
+        """The meter as a page shows it: a password is never sent back, so neither is its
+        verdict (a refused form's meter would praise a password the field no longer holds)."""
+        return self._assess("")
+
+    def _assess(self, password: str) -> PasswordAssessment:
         return assess_password(
-            self.password.data or "",
+            password,
             PasswordPolicy.from_config(current_app.config),
             username=self._username,
             national_id=self._national_id,

@@ -68,7 +68,7 @@ def request_reset(username: str, email: str, origin: Origin) -> None:
     )
     addressee = account or Account(id=NO_ACCOUNT, username=username.strip(), name="")
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    send_reset_link(addressee, issue_reset_token(addressee.id, minutes), minutes)
+    send_reset_link(addressee, issue_reset_token(addressee, minutes), minutes)
     if account is None:
         _audit("password.reset_unmatched", None, origin, {"username": username[:30]})
     else:
@@ -76,12 +76,12 @@ def request_reset(username: str, email: str, origin: Origin) -> None:
     db.session.commit()
 
 
-def issue_reset_token(account_id: int, minutes: int) -> str:
+def issue_reset_token(account: Account, minutes: int) -> str:
     """A new one-time link token for the account, valid for so many minutes; the caller
     commits it, with the e-mail that carries it.
 
-    Inserted from the account's row: for an id no account has, the same statement inserts
-    nothing (see request_reset).
+    Inserted from the account's row: for a stand-in whose id no account has, the same
+    statement inserts nothing (see request_reset).
     """
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(minutes=minutes)
@@ -90,7 +90,7 @@ def issue_reset_token(account_id: int, minutes: int) -> str:
             ["token_digest", "account_id", "expires_at"],
             select(
                 literal(token_digest(token)), Account.id, literal(expires_at, UTCDateTime)
-            ).where(Account.id == account_id),
+            ).where(Account.id == account.id),
         )
     )
     return token

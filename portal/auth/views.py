@@ -35,11 +35,11 @@ from portal.auth.services import (
     authenticate,
     check_second_factor,
 )
-from portal.auth.session import PENDING_SECOND_FACTOR_KEY, sign_in, sign_out
+from portal.auth.session import PENDING_SECOND_FACTOR_KEY, fresh_session, sign_in, sign_out
 from portal.extensions import db, limiter
 from portal.manager.services import has_pending_applications
 from portal.redirects import safe_next
-from portal.rendering import page_or_fragment, request_origin
+from portal.rendering import error_answer, page_or_fragment, request_origin
 from portal.security.national_ids import decrypt_national_id
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -79,7 +79,7 @@ def login():
     target = safe_next(form.next.data)
     if account.is_staff:
         db.session.commit()  # a rehashed password, if any
-        session.clear()
+        fresh_session()
         session[PENDING_SECOND_FACTOR_KEY] = {
             "account_id": account.id,
             "since": time.time(),
@@ -189,7 +189,7 @@ def reset_password(token: str):
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template(
-            "auth/reset.html", form=form, token=token, assessment=form.password_assessment()
+            "auth/reset.html", form=form, token=token, assessment=form.page_assessment()
         ), status
     try:
         reset_password_service(token, form.password.data, request_origin())
@@ -209,8 +209,8 @@ def password_strength():
     if token:
         try:
             account = account_for_reset(token)
-        except InvalidResetLink:
-            abort(410)
+        except InvalidResetLink as error:
+            return error_answer("auth/reset_invalid.html", 410, str(error.message))
     elif current_user.is_authenticated:
         account = current_user
     else:

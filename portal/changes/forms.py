@@ -1,13 +1,13 @@
 """The filing form: which kind of change, for whom, and for a hand-over, the successor."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, ValidationError
 
 from portal.accounts.models import Account
 from portal.changes.models import ChangeAction, ChangeKind
 from portal.changes.services import Candidates, Filing
+from portal.fields import PortalForm
 
 NOBODY = 0
 
@@ -16,7 +16,7 @@ def _person(account: Account) -> SelectChoice:
     return SelectChoice(account.id, f"{account.name}（{account.username}）")
 
 
-class ChangeForm(FlaskForm):
+class ChangeForm(PortalForm):
     """管理者帳號異動申請. The choices come from the filer's institution (see `for_filer`)."""
 
     kind = RadioField(
@@ -66,8 +66,9 @@ class ChangeForm(FlaskForm):
             raise ValidationError(_l("請選擇要異動的帳號。"))
 
     def validate_successor_id(self, field) -> None:
-        """A hand-over names a successor; nothing else does."""
-        if self.kind.data == ChangeKind.HANDOVER and not field.data:
+        """A hand-over names a successor among those offered; nothing else does."""
+        offered = {choice.value for choice in field.choices} - {NOBODY}
+        if self.kind.data == ChangeKind.HANDOVER and field.data not in offered:
             raise ValidationError(_l("交接時請選擇接任管理者的一般使用者。"))
 
     def filing(self) -> Filing:

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -51,7 +51,18 @@ class ManagerChange(db.Model):
 
     __tablename__ = "manager_changes"
     # The help desk's queue: one state, oldest upload first (as for applications).
-    __table_args__ = (Index("ix_manager_changes_state_step", "state", "step_started_at"),)
+    __table_args__ = (
+        Index("ix_manager_changes_state_step", "state", "step_started_at"),
+        # The help desk's queue and its counts: only filings that went to paper, in order.
+        Index(
+            "ix_manager_changes_paper_queue",
+            "state",
+            "step_started_at",
+            "change_no",
+            postgresql_where=text("paper_at IS NOT NULL"),
+            sqlite_where=text("paper_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     change_no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -62,6 +73,8 @@ class ManagerChange(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the current step began (a scan uploaded, …); review due dates count from here.
     step_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the first stamped scan arrived: from then on the help desk's queue shows it.
+    paper_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     verified_by: Mapped[str | None] = mapped_column(String(10))  # "card" or "paper"

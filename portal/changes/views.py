@@ -24,7 +24,12 @@ from portal.changes.progress import change_progress
 from portal.rendering import allows_large_body, portal_origin, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge
-from portal.verification.views import INCOMPLETE_ANSWER, PIN_LENGTHS, card_answer_from
+from portal.verification.views import (
+    INCOMPLETE_ANSWER,
+    PIN_LENGTHS,
+    card_answer_from,
+    upload_limit,
+)
 
 bp = Blueprint("changes", __name__, template_folder="templates", url_prefix="/manager-changes")
 
@@ -138,6 +143,7 @@ def form_pdf(change_id: int):
 
 @bp.post("/<int:change_id>/scans")
 @institution_member_required
+@upload_limit
 @allows_large_body("UPLOAD_MAX_BYTES")
 def upload(change_id: int):
     """Upload the stamped scan; the QR code on it must be this filing's."""

@@ -1,9 +1,10 @@
 """The unit manager's forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
+
+from portal.fields import PortalForm
 
 # As long as the audit trail and the e-mail keep it whole.
 REASON_MAX = 200
@@ -13,7 +14,7 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class DeactivateForm(FlaskForm):
+class DeactivateForm(PortalForm):
     """停用: the reason, which the person reads in their e-mail."""
 
     reason = TextAreaField(

@@ -2,7 +2,6 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     PasswordField,
@@ -17,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import Role
 from portal.fields import (
+    PortalForm,
     department_field,
     email_field,
     landline_field,
@@ -35,7 +35,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(PortalForm):
     """帳號申請: the fields and names of DESIGN.md."""
 
     institution_code = StringField(
@@ -103,7 +103,7 @@ def applicant_password_assessment(
     )
 
 
-class StatusLookupForm(FlaskForm):
+class StatusLookupForm(PortalForm):
     """申請進度查詢: application number and ID number."""
 
     application_no = StringField(

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account
@@ -34,7 +34,18 @@ class Application(db.Model):
 
     __tablename__ = "applications"
     # The help desk's queue: one state, oldest upload first.
-    __table_args__ = (Index("ix_applications_state_step", "state", "step_started_at"),)
+    __table_args__ = (
+        Index("ix_applications_state_step", "state", "step_started_at"),
+        # The help desk's queue and its counts: only filings that went to paper, in order.
+        Index(
+            "ix_applications_paper_queue",
+            "state",
+            "step_started_at",
+            "application_no",
+            postgresql_where=text("paper_at IS NOT NULL"),
+            sqlite_where=text("paper_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_no: Mapped[str] = mapped_column(String(20), unique=True)
@@ -46,6 +57,8 @@ class Application(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the current step began (a scan uploaded, …); review due dates count from here.
     step_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the first stamped scan arrived: from then on the help desk's queue shows it.
+    paper_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     # How a manager application was verified: "card" or "paper".

@@ -1,6 +1,15 @@
 """The help desk's queue of paper applications (A) and changes (B, C), the scans, the decisions."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,10 +24,10 @@ from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
 from portal.registration.models import ApplicationState
 from portal.registration.progress import STATE_LABELS
-from portal.rendering import page_or_fragment, request_origin
+from portal.rendering import page_argument, page_or_fragment, request_origin
 from portal.review import services
 from portal.security.national_ids import decrypt_national_id
-from portal.verification import scans
+from portal.verification import previews, scans
 from portal.workcalendar.services import current_calendar
 
 # The queue holds applications and changes alike: its states are named for both.
@@ -31,6 +40,8 @@ QUEUE_STATE_LABELS = {
 bp = Blueprint("review", __name__, template_folder="templates", url_prefix="/review")
 help_desk_required = staff_required(StaffRole.HELP_DESK)
 REASON_MAX = 200
+# "載入更多" numbers the pages it adds, for their element ids; nobody clicks this far.
+LAST_PAGE = 10_000
 
 
 @bp.get("")
@@ -43,7 +54,7 @@ def queue():
     """
     chosen = _queue_filter()
     after = services.QueuePosition.from_token(request.args.get("after", "")[:80])
-    page = min(max(request.args.get("page", 1, type=int), 1), 10_000) if after else 1
+    page = page_argument(LAST_PAGE) if after else 1
     items, following = services.queue(current_calendar(), local_now().date(), chosen, after)
     return page_or_fragment(
         "review/queue.html",
@@ -57,6 +68,7 @@ def queue():
         labels=QUEUE_STATE_LABELS,
         kind_labels={services.FORM_A: _("A. 初次管理者帳號申請"), **KIND_LABELS},
         counts=services.counts_by_state(chosen) if not after else {},
+        count_cap=services.COUNT_CAP,
     )
 
 
@@ -75,10 +87,16 @@ def _masked(account) -> str:
     return mask_national_id(decrypt_national_id(account.national_id_encrypted))
 
 
+def _scans_context(filing) -> dict:
+    """The filing's scans, and those already known not to draw (the page says so)."""
+    items = scans.scans_of(filing)
+    return {"scans": items, "unpreviewable": {s.id for s in items if previews.preview_failed(s)}}
+
+
 def _detail_context(application, **extra) -> dict:
     return {
         "application": application,
-        "scans": scans.scans_of(application),
+        **_scans_context(application),
         "masked_id": _masked(application.account),
         "labels": STATE_LABELS,
         **extra,
@@ -120,9 +138,12 @@ def _send_scan(filing, scan_id: int):
 
 def _send_preview(filing, scan_id: int):
     item = services.scan_of(filing, scan_id)
-    path = scans.preview_png(item)
+    path = previews.preview_file(item)
     if path is None:
-        abort(404)
+        # An <img> shows a picture, not an error page: one that says to download the file.
+        response = make_response(render_template("review/preview_unavailable.svg"))
+        response.mimetype = "image/svg+xml"
+        return response
     mimetype = "image/png" if path.suffix == ".png" else item.content_type
     return send_file(path, mimetype=mimetype, max_age=0)
 
@@ -178,7 +199,7 @@ def decide(application_id: int):
 def _change_context(change, **extra) -> dict:
     return {
         "change": change,
-        "scans": scans.scans_of(change),
+        **_scans_context(change),
         "masked_ids": {item.account_id: _masked(item.account) for item in change.items},
         "kind_labels": KIND_LABELS,
         "action_labels": ACTION_LABELS,

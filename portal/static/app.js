@@ -1,5 +1,6 @@
 // Progressive enhancements for the portal. Everything works without this file;
-// it adds the show-password toggle and keyboard use of the institution picker.
+// it adds the show-password toggle, keyboard use of the institution picker, the error
+// banner for HTMX requests that fail, and focus on what a refused form says.
 (function () {
   "use strict";
 
@@ -80,7 +81,66 @@
     }
   });
 
+  // --- The error banner: refusals the server puts there, failures with no answer to show.
+  function bannerBox() {
+    return document.getElementById("request-error-box");
+  }
+
+  function showBanner() {
+    var box = bannerBox();
+    if (!box) return;
+    box.classList.add("shown");
+    document.getElementById("request-error-close").hidden = false;
+  }
+
+  function clearBanner() {
+    var box = bannerBox();
+    if (!box || !box.classList.contains("shown")) return;
+    box.classList.remove("shown");
+    document.getElementById("request-error").textContent = "";
+    document.getElementById("request-error-close").hidden = true;
+  }
+
+  function sayInBanner(sentence) {
+    var region = document.getElementById("request-error");
+    if (!region) return;
+    var message = document.createElement("p");
+    message.className = "request-error-message";
+    message.textContent = sentence;
+    region.replaceChildren(message);
+    showBanner();
+  }
+
+  // A new request makes an old message stale; if it fails too, it says so again.
+  document.addEventListener("htmx:beforeRequest", clearBanner);
+
+  // 5xx: htmx swaps nothing (see the htmx-config in base.html).
+  document.addEventListener("htmx:responseError", function () {
+    sayInBanner(bannerBox().dataset.serverError);
+  });
+
+  // No answer at all: the connection or the server is down.
+  document.addEventListener("htmx:sendError", function () {
+    sayInBanner(bannerBox().dataset.networkError);
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "request-error-close") clearBanner();
+  });
+
+  // After a form's answer is swapped in, focus what it says is wrong, as a page load would.
+  function focusRefusal(swapped) {
+    var first = swapped.querySelector(".error-summary, [aria-invalid='true']");
+    if (first) first.focus();
+  }
+
   document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "request-error") {
+      showBanner();
+      return;
+    }
+    var config = event.detail.requestConfig;
+    if (config && config.elt && config.elt.tagName === "FORM") focusRefusal(event.target);
     initPasswordToggles(document);
     var input = document.getElementById("institution_code");
     if (input && event.target.id === "institution-results") {
@@ -89,8 +149,27 @@
     }
   });
 
+  // A summary's link goes to the field itself; for a group of choices, to its chosen (or
+  // first) input, with the label or legend above still in view.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[href^='#']");
+    if (!link) return;
+    var target = document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) return;
+    var input = target.matches("input, select, textarea")
+      ? target
+      : target.querySelector("input:checked, input:not([type=hidden]), select, textarea");
+    if (!input) return;
+    event.preventDefault();
+    (input.closest(".field") || target).scrollIntoView({ block: "start" });
+    input.focus({ preventScroll: true });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     initPasswordToggles(document);
     announceInstitution();
+    // A refused form: its summary first, so that the person hears what to correct.
+    var summary = document.querySelector(".error-summary");
+    if (summary) summary.focus();
   });
 })();

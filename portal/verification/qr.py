@@ -6,20 +6,21 @@ Every upload is hostile until read: nothing here raises on what a file contains,
 work that a file could make expensive is bounded before it starts.
 
 PDF pages are drawn by poppler's pdftoppm in a child process under CPU, memory and wall-time
-limits; images are decoded by Pillow after their declared size is checked. Pillow's decoders
-and zxing-cpp release the GIL while they work, so a read does not stall the other threads
-of a gthread worker.
+limits (pdf_tools); images are decoded by Pillow after their declared size is checked.
+Pillow's decoders and zxing-cpp release the GIL while they work, so a read does not stall
+the other threads of a gthread worker.
 """
 
 import logging
 import re
-import subprocess
 from collections.abc import Iterator
 from io import BytesIO
 from typing import Final
 
 import zxingcpp
 from PIL import Image
+
+from portal.verification import pdf_tools
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,6 @@ MAX_JPEG_SCANS: Final = 100
 JPEG_START_OF_SCAN: Final = b"\xff\xda"
 # The form is one page; a scanner may put a cover or a blank back page around it.
 PDF_PAGES: Final = 2
-# Drawing a 600-dpi colour scan takes pdftoppm about 0.35 s of CPU and 40 MB; a 2 MB PDF
-# whose image inflates to gigabytes would take minutes.
-PDFTOPPM_CPU_SECONDS: Final = 2
-PDFTOPPM_MEMORY_BYTES: Final = 512 * 1024 * 1024
-# Wall time, for a machine so busy that the CPU limit comes late.
-PDFTOPPM_TIMEOUT_SECONDS: Final = 10
 PDF: Final = "application/pdf"
 IMAGE_FORMATS: Final = {"image/jpeg": "JPEG", "image/png": "PNG"}
 # What pdftoppm -gray writes to stdout for each page: binary PGM, 8 bits a pixel.
@@ -96,33 +91,11 @@ def _qr_texts(pages: list[Image.Image]) -> list[str]:
 
 def _pdf_pages(data: bytes, side: int) -> list[Image.Image]:
     """The first pages drawn in grey, the long side `side` pixels whatever the page's size."""
-    # prlimit rather than preexec_fn: the portal runs requests on threads, where preexec_fn
-    # may deadlock. -scale-to bounds the bitmap even when a page claims to be a mile wide;
-    # fsize=0 forbids writing files (stdout and stderr are pipes).
-    command = [
-        "prlimit",
-        f"--cpu={PDFTOPPM_CPU_SECONDS}",
-        f"--as={PDFTOPPM_MEMORY_BYTES}",
-        "--fsize=0",
-        "--core=0",
-        "--",
-        "pdftoppm",
-        "-gray",
-        "-scale-to",
-        str(side),
-        "-f",
-        "1",
-        "-l",
-        str(PDF_PAGES),
-        "-",
-    ]
-    drawn = subprocess.run(
-        command, input=data, capture_output=True, timeout=PDFTOPPM_TIMEOUT_SECONDS, check=False
+    # -scale-to bounds the bitmap even when a page claims to be a mile wide.
+    drawn = pdf_tools.pdftoppm(
+        data, "-gray", "-scale-to", str(side), "-f", "1", "-l", str(PDF_PAGES)
     )
-    if drawn.returncode != 0 or not drawn.stdout:
-        reason = drawn.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no page"]
-        raise UnreadableScan(f"pdftoppm exited with {drawn.returncode}: {reason[0]}")
-    return _pgm_pages(drawn.stdout)
+    return _pgm_pages(drawn)
 
 
 def _pgm_pages(stream: bytes) -> list[Image.Image]:

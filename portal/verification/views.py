@@ -20,6 +20,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.db_types import parse_id
+from portal.extensions import limiter
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form
 from portal.registration.models import Application
@@ -35,6 +37,10 @@ SESSION_KEY = "verifying_application_no"
 # (card_helper.backends.base; the helper never imports the portal, nor the portal it).
 PIN_LENGTHS = range(4, 16 + 1)
 INCOMPLETE_ANSWER = _l("讀卡程式傳回的資料不完整，請再驗證一次。")
+# Uploads of stamped scans, here and for manager changes, counted together per address.
+upload_limit = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_SCAN_UPLOAD"], scope="scan_upload", methods=["POST"]
+)
 
 
 def allow_verification(application_no: str) -> None:
@@ -166,7 +172,7 @@ def card_answer_from(form) -> CardAnswer | None:
     """The card helper's answer as posted; None when it is not complete or not base64."""
     try:
         return CardAnswer(
-            challenge_id=int(form.get("challenge_id", "")),
+            challenge_id=parse_id(form.get("challenge_id")),
             certificate=base64.b64decode(form.get("certificate", ""), validate=True),
             signature=base64.b64decode(form.get("signature", ""), validate=True),
         )
@@ -175,6 +181,7 @@ def card_answer_from(form) -> CardAnswer | None:
 
 
 @bp.post("/paper")
+@upload_limit
 @allows_large_body("UPLOAD_MAX_BYTES")
 def paper_upload():
     """Upload the stamped scan (PDF, JPEG or PNG, at most UPLOAD_MAX_BYTES)."""

@@ -14,6 +14,7 @@ from portal.audit.models import AuditEvent
 from portal.changes import decisions as change_decisions
 from portal.changes import services
 from portal.changes.models import ChangeAction, ChangeState, ManagerChange, ManagerChangeItem
+from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Application, ApplicationState
 from portal.security.encryption import decrypt_text
@@ -69,6 +70,7 @@ def change_under_review(clinic, filer, account, action) -> ManagerChange:
         filed_by_id=filer.id,
         kind=action.value,
         state=ChangeState.AWAITING_PAPER_REVIEW,
+        paper_at=utcnow(),
         items=[ManagerChangeItem(account_id=account.id, action=action, open_account_id=account.id)],
     )
     db.session.add(change)

@@ -17,7 +17,8 @@ from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
 from tests.functional.auth_helpers import login, login_staff, post_form
 from tests.functional.helpers import csrf_token, text_of
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
+PNG = scanner.png(scanner.blank_page(dpi=10))
 
 
 @pytest.fixture
@@ -150,6 +151,30 @@ def test_a_handover_keeps_a_manager_and_applies_together(client, clinic, db_sess
     db_session.expire_all()
     assert change.state is ChangeState.APPROVED and change.verified_by == "paper"
     assert only.state is AccountState.DEACTIVATED and successor.role is Role.MANAGER
+
+
+def test_a_handover_names_a_successor_it_was_offered(client, clinic, db_session):
+    login(client, clinic["new"].username)
+    stranger = factories.account(state=AccountState.ACTIVE)  # of another institution
+    for successor in (stranger.id, 2**31, 2**64, -1):
+        refused = file_change(
+            client, kind="handover", target_id=clinic["old"].id, successor_id=successor
+        )
+        assert refused.status_code == 422
+        page = refused.get_data(as_text=True)
+        assert "請選擇接任管理者" in text_of(page, "successor_id-error")
+    assert filed(db_session) is None
+
+
+def test_a_card_answer_with_no_challenge_of_ours_is_refused(client, clinic, db_session):
+    login(client, clinic["new"].username)
+    file_change(client, kind="promote", target_id=clinic["user"].id)
+    change = filed(db_session)
+    page = f"/manager-changes/{change.id}/card"
+    for challenge_id in (2**31, 2**64, 0, "x"):
+        answer = post_form(client, page, page, {"challenge_id": challenge_id})
+        assert answer.status_code == 422
+        assert "資料不完整" in answer.get_data(as_text=True)
 
 
 def test_one_open_change_per_account_names_the_open_one(client, clinic, db_session):
@@ -413,3 +438,18 @@ def test_queue_counts_follow_the_kind_filter(client, clinic, db_session):
     only_b = helpdesk.get("/review?kind=deactivate").get_data(as_text=True)
     assert text_of(only_b, "count-awaiting_paper_review") == "1"
     assert "紙本審核中" in text_of(only_b, "state-counts")
+
+
+def test_queue_counts_stop_at_the_cap(client, db_session, monkeypatch):
+    from portal.review import services as review_services
+
+    monkeypatch.setattr(review_services, "COUNT_CAP", 2)
+    for _ in range(3):
+        application = factories.application(
+            factories.account(role=Role.MANAGER), state="awaiting_paper_review"
+        )
+        factories.paper_scan(application)
+    helpdesk = client.application.test_client()
+    login_staff(helpdesk, factories.staff(StaffRole.HELP_DESK))
+    page = helpdesk.get("/review").get_data(as_text=True)
+    assert text_of(page, "count-awaiting_paper_review") == "2+"

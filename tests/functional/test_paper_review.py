@@ -6,6 +6,7 @@ import subprocess
 from datetime import UTC, datetime
 from functools import partial
 from html import unescape
+from urllib.parse import quote
 
 import pyotp
 import pytest
@@ -19,11 +20,12 @@ from portal.registration.models import Application, ApplicationState
 from portal.security.encryption import decrypt_text
 from portal.verification.models import PaperScan
 from portal.verification.views import form_data
-from tests import factories, scanner
+from tests import factories, hostile, scanner
 from tests.functional.auth_helpers import login, login_staff, post_form
 from tests.functional.helpers import at_once, csrf_token, text_of
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# A blank sheet scanned at 10 dpi: a real PNG of a few hundred bytes.
+PNG = scanner.png(scanner.blank_page(dpi=10))
 PDF_HEAD = b"%PDF-1.4\n"
 MIB = 1024 * 1024
 
@@ -114,7 +116,7 @@ def test_paper_page_offers_the_blank_form_too(client, application):
 
 def test_upload_of_exactly_ten_mib_goes_to_the_queue(client, application, uploads, db_session):
     unlock(client, application)
-    response = upload(client, PDF_HEAD + b"0" * (10 * MIB - len(PDF_HEAD)), "stamped.pdf")
+    response = upload(client, hostile.pdf_of_size(10 * MIB), "stamped.pdf")
     assert response.status_code == 303
     db_session.expire_all()
     assert application.state is ApplicationState.AWAITING_PAPER_REVIEW
@@ -164,15 +166,13 @@ def test_earlier_uploads_are_kept(client, application, db_session):
     assert application.step_started_at == queued_since
 
 
-def test_a_damaged_pdf_gets_no_preview_but_stays_downloadable(
-    client, reviewer, application, db_session
-):
+def test_a_damaged_pdf_is_refused_and_leaves_nothing(client, application, uploads, db_session):
     unlock(client, application)
-    assert upload(client, PDF_HEAD + b"not really a pdf", "broken.pdf").status_code == 303
-    login_staff(client, reviewer)
-    scan = db_session.scalar(select(PaperScan))
-    assert client.get(f"/review/{application.id}/scans/{scan.id}/preview.png").status_code == 404
-    assert client.get(f"/review/{application.id}/scans/{scan.id}").status_code == 200
+    response = upload(client, PDF_HEAD + b"not really a pdf", "broken.pdf")
+    assert response.status_code == 422
+    assert "無法讀取這個 PDF 檔" in text_of(response.get_data(as_text=True), "scan-error")
+    assert db_session.scalar(select(func.count()).select_from(PaperScan)) == 0
+    assert not uploads.exists() or not any(uploads.iterdir())
 
 
 def test_status_page_shows_each_step(client, application):
@@ -269,18 +269,43 @@ def test_queue_pages_neither_skip_nor_repeat_rows_uploaded_at_one_moment(
 def test_queue_with_a_made_up_position_shows_the_first_page(client, reviewer, uploads):
     paper_application("第一位", datetime(2026, 2, 2, 2, tzinfo=UTC))
     login_staff(client, reviewer)
-    for after in ("nonsense", "2026-02-02T02:00:00_x", "2026-02-02T02:00:00_1", "_" * 500):
+    # The last two are no moment in UTC, where the database compares them.
+    made_up = [
+        "nonsense",
+        "2026-02-02T02:00:00_x",
+        "2026-02-02T02:00:00_1",
+        "_" * 500,
+        quote("0001-01-01T00:00:00+14:00_A1"),
+        quote("9999-12-31T23:59:59-14:00_A1"),
+    ]
+    for after in made_up:
         response = client.get(f"/review?after={after}&page=7", headers={"HX-Request": "true"})
         html = response.get_data(as_text=True)
         assert response.status_code == 200
         assert html.lstrip().startswith('<tbody id="queue-page-1"') and "第一位" in html
 
 
+def test_queue_tabs_count_paper_filings_only(client, reviewer, uploads, db_session):
+    for number in range(2):
+        paper_application(f"待審{number}", datetime(2026, 3, 2, 2, number, tzinfo=UTC))
+    approved = paper_application("已核准", datetime(2026, 3, 2, 3, tzinfo=UTC))
+    approved.state = ApplicationState.APPROVED
+    # Decided without paper: by a card, or a general user by their manager.
+    factories.application(factories.account(role=Role.MANAGER), state=ApplicationState.APPROVED)
+    factories.application(state=ApplicationState.REFUSED)
+    db_session.flush()
+    login_staff(client, reviewer)
+    html = client.get("/review").get_data(as_text=True)
+    assert text_of(html, "count-awaiting_paper_review") == "2"
+    assert text_of(html, "count-approved") == "1"
+    assert text_of(html, "count-refused") == "0"
+
+
 def test_detail_shows_the_scan_and_reveals_the_id_on_record(
     client, reviewer, application, uploads, db_session
 ):
     unlock(client, application)
-    upload(client, PDF_HEAD + b"%%EOF\n", "stamped.pdf")
+    upload(client, hostile.pdf_of_pages(1), "stamped.pdf")
     login_staff(client, reviewer)
     html = client.get(f"/review/{application.id}").get_data(as_text=True)
     assert "B12345****" in text_of(html, "national-id")

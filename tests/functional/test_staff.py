@@ -212,6 +212,22 @@ def test_audit_search_by_account_kind_and_date(client, db_session):
     assert "沒有符合的紀錄" in text_of(html, "audit-events")
     bad = client.get("/admin/audit?institution_code=12").get_data(as_text=True)
     assert "10 位數字" in text_of(bad, "institution_code-error")
+    # A page beyond any offset the database takes is the last page there can be.
+    for page in (2**63, -(2**63), "x"):
+        assert client.get(f"/admin/audit?page={page}").status_code == 200
+
+
+def test_audit_search_says_what_is_wrong_with_its_dates(client, db_session):
+    login_staff(client, factories.staff(StaffRole.PORTAL_ADMIN))
+    for name, day in (("date_from", "0001-01-01"), ("date_to", "9999-12-31")):
+        answer = client.get(f"/admin/audit?{name}={day}")
+        assert answer.status_code == 200
+        assert "2000-01-01 至 2099-12-31" in text_of(answer.get_data(as_text=True), f"{name}-error")
+    inverted = client.get("/admin/audit?date_from=2026-03-02&date_to=2026-03-01")
+    assert "迄日早於起日" in text_of(inverted.get_data(as_text=True), "date_to-error")
+    # The pager's links carry the search, and only the search.
+    html = client.get("/admin/audit?action=login&page=2&_method=PUT").get_data(as_text=True)
+    assert 'href="/admin/audit?page=1&amp;action=login"' in html
 
 
 def test_audit_search_by_institution_and_by_a_name_no_account_has(client, db_session):

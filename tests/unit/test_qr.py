@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import struct
-import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -16,7 +15,7 @@ from PIL import Image
 
 from portal.printing import render_manager_form
 from portal.verification.qr import MAX_JPEG_SCANS, MAX_PIXELS, read_qr_texts
-from tests import scanner
+from tests import hostile, scanner
 from tests.forms import FORM_A
 
 # A hostile file is refused within seconds; decoded, the worst of them would take minutes
@@ -122,7 +121,7 @@ def test_a_file_that_is_not_what_it_claims_gives_nothing(printed: bytes) -> None
     ids=["10-gigapixel", "over-the-cap"],
 )
 def test_a_png_declaring_too_many_pixels_is_not_decoded(width: int, height: int) -> None:
-    assert read_qr_texts(_png_header(width, height), "image/png") == []
+    assert read_qr_texts(hostile.png_declaring(width, height), "image/png") == []
 
 
 @refused_in_seconds
@@ -168,54 +167,7 @@ def test_a_pdf_whose_image_inflates_to_gigabytes_is_stopped(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # 2 MB of compressed zeros inflate to 2 GB: pdftoppm is stopped by its CPU limit.
+    inflating = hostile.pdf_with_inflating_image(megabytes=2_000)
     with caplog.at_level(logging.WARNING):
-        assert read_qr_texts(_pdf_with_inflating_image(megabytes=2_000), "application/pdf") == []
+        assert read_qr_texts(inflating, "application/pdf") == []
     assert "pdftoppm exited" in caplog.text
-
-
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG that declares `width` × `height` grey pixels and holds one row of them."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        """A PNG chunk with its length and CRC."""
-        crc = zlib.crc32(kind + body)
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    row = zlib.compress(b"\x00" + b"\xff" * min(width, 1_000))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
-
-
-def _pdf_with_inflating_image(megabytes: int) -> bytes:
-    """A one-page PDF whose image stream inflates to `megabytes` MB of zeros."""
-    # A full flush makes each megabyte's deflate block stand alone, so one is made and
-    # repeated (the checksum at the end is wrong, and is never reached).
-    compressor = zlib.compressobj(9)
-    zeros = bytes(1024 * 1024)
-    first = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
-    again = compressor.compress(zeros) + compressor.flush(zlib.Z_FULL_FLUSH)
-    stream = first + again * (megabytes - 1) + compressor.flush()
-    content = b"q 595 0 0 842 0 0 cm /Im Do Q"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /XObject << /Im 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Type /XObject /Subtype /Image /Width 100000 /Height 100000 /ColorSpace "
-        b"/DeviceGray /BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n%s\n"
-        b"endstream" % (len(stream), stream),
-    ]
-    pdf = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(pdf)
