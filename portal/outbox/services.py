@@ -66,7 +66,9 @@ def deliver_due(sender: MailSender | None = None) -> DeliveryReport:
     while (claimed := claim_next(started)) is not None:
         try:
             sender.send(email_message(claimed))
-        except SendFailed as failure:
+        except (SendFailed, ValueError) as failure:
+            # ValueError: a header the message cannot carry (a line break in an address);
+            # it fails like any other try, and ends dead rather than stopping the worker.
             if record_failure(claimed, str(failure)) is OutboxState.DEAD:
                 report.dead += 1
             else:

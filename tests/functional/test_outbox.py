@@ -198,6 +198,16 @@ def test_only_portal_administrators_see_the_outbox(client, db_session):
     )
 
 
+def test_a_message_no_server_could_take_fails_like_any_other(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 1)
+    with app.test_request_context():
+        send_mail("a@example.org\nBcc: b@example.org", "標頭", "內容")
+        db.session.commit()
+    assert deliver_outbox(app).dead == 1
+    [message] = messages_to("a@example.org\nBcc: b@example.org")
+    assert message.state is OutboxState.DEAD and "linefeed" in message.last_error
+
+
 def test_nothing_is_sent_for_a_transaction_that_rolled_back(app, db_session, smtp_sink):
     with app.test_request_context():
         send_mail("nobody@example.org", "不會寄出", "這封信與它的交易一起撤銷。")
