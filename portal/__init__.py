@@ -17,6 +17,7 @@ from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.localtime import local_date, local_datetime_text
+from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
@@ -89,11 +90,14 @@ def _ensure_secrets(app: Flask, config_name: str) -> None:
 
 def _check_choices(app: Flask) -> None:
     """Settings that name one of a few behaviours must name a known one."""
-    if app.config["MANAGER_NOTICE"] not in MANAGER_NOTICE_MODES:
-        raise RuntimeError(
-            f"MANAGER_NOTICE must be one of {', '.join(MANAGER_NOTICE_MODES)}, "
-            f"not {app.config['MANAGER_NOTICE']!r}"
-        )
+    for name, choices in (
+        ("MANAGER_NOTICE", MANAGER_NOTICE_MODES),
+        ("MAIL_BACKEND", tuple(SENDERS)),
+    ):
+        if app.config[name] not in choices:
+            raise RuntimeError(
+                f"{name} must be one of {', '.join(choices)}, not {app.config[name]!r}"
+            )
 
 
 def _check_external_address(app: Flask, config_name: str) -> None:

@@ -1,6 +1,8 @@
 """Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`,
-`flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`."""
+`flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`, `flask worker`."""
 
+import signal
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +23,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_staff)
     app.cli.add_command(manager_digest)
     app.cli.add_command(refresh_card_crls)
+    app.cli.add_command(worker)
 
 
 @click.command("import-institutions")
@@ -129,8 +132,9 @@ def manager_digest() -> None:
         return
     if not config["EXTERNAL_BASE_URL"]:
         raise click.ClickException("set EXTERNAL_BASE_URL (e.g. https://portal.example.gov.tw)")
-    sent = sum(send_digest(d.managers, d.applications) for d in pending_digests())
-    click.echo(f"寄出 {sent} 封待審核摘要")
+    queued = sum(send_digest(d.managers, d.applications) for d in pending_digests())
+    db.session.commit()
+    click.echo(f"已排入 {queued} 封待審核摘要，由 worker 寄出")
 
 
 @click.command("refresh-card-crls")
@@ -177,3 +181,27 @@ def _crl_summary(crl) -> str:
     until = f"{crl.next_update_utc:%Y-%m-%d %H:%M}Z" if crl.next_update_utc else "—"
     issued = f"{crl.last_update_utc:%Y-%m-%d %H:%M}Z"
     return f"thisUpdate {issued}, nextUpdate {until}, 廢止 {len(crl)} 張"
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit (tests, cron).")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Send the outbox's e-mail as it comes due, retrying failures, until stopped.
+
+    SIGTERM or SIGINT (Ctrl-C) lets the message being sent finish, then exits.
+    """
+    from flask import current_app
+
+    from portal.worker import run, run_once
+
+    app = current_app._get_current_object()
+    if once:
+        report = run_once(app)
+        click.echo(f"寄出 {report.sent} 封，{report.retrying} 封稍後重試，{report.dead} 封無法寄出")
+        return
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    click.echo(f"worker: delivering mail every {app.config['WORKER_POLL_SECONDS']} s")
+    run(app, stop)

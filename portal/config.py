@@ -89,7 +89,7 @@ class Config:
     RATELIMIT_ROLE_CHECK = env_str("RATELIMIT_ROLE_CHECK", "60 per minute")
     RATELIMIT_STATUS_LOOKUP = env_str("RATELIMIT_STATUS_LOOKUP", "10 per minute;50 per day")
 
-    # Mail: "smtp" sends through MAIL_SERVER; "console" writes messages to the log.
+    # Mail, as the worker sends it: "smtp" through MAIL_SERVER; "console" writes to the log.
     MAIL_BACKEND = env_str("MAIL_BACKEND", "smtp")
     MAIL_SERVER = env_str("MAIL_SERVER", "127.0.0.1")
     MAIL_PORT = env_int("MAIL_PORT", 25)
@@ -98,6 +98,13 @@ class Config:
     MAIL_PASSWORD = env_str("MAIL_PASSWORD")
     MAIL_SENDER = env_str("MAIL_SENDER", "預防保健服務單一入口 <no-reply@portal.invalid>")
     MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 10)
+    # The outbox (`flask worker`): a message that fails is tried again after
+    # OUTBOX_RETRY_SECONDS, then twice as long each time; after OUTBOX_MAX_ATTEMPTS tries it
+    # is dead until a portal administrator sends it again (60 s and 8 tries: about 2 hours).
+    OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_RETRY_SECONDS = env_int("OUTBOX_RETRY_SECONDS", 60)
+    # How often the worker looks for due messages: the most a new message waits.
+    WORKER_POLL_SECONDS = float(env_str("WORKER_POLL_SECONDS", "2"))
 
     # Password policy (DESIGN.md "Password policy"); the meter and the final check share it.
     PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 8)
@@ -216,6 +223,8 @@ class TestingConfig(Config):
     EXTERNAL_BASE_URL = "http://portal.test"
     # The test CAs publish no CRL unless a test about revocation makes one and turns this on.
     CARD_CRL_REQUIRED = False
+    # A live server's worker thread delivers mail soon after the request that queued it.
+    WORKER_POLL_SECONDS = 0.2
     # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.

@@ -1,4 +1,4 @@
-"""Deciding one thing, the same way for every kind: lock, check, decide, audit, commit, notify.
+"""Deciding one thing, the same way for every kind: lock, check, decide, audit, notify, commit.
 
 A general user's application (decided by a unit manager), a paper-verified manager
 application (form A) and a manager change (forms B and C, by card or on paper) are each a
@@ -63,7 +63,11 @@ class DecisionKind(ABC, Generic[Subject]):
         return {"reason": decision.reason} if decision.reason else {}
 
     def notify(self, subject: Subject, decision: Decision) -> None:  # noqa: B027
-        """Tell the people concerned, after the commit (nothing by default)."""
+        """Queue the e-mails to the people concerned (nothing by default).
+
+        Called before the commit: the messages are committed with the decision, or rolled
+        back with it, and the worker sends them.
+        """
 
 
 def decide(kind: DecisionKind[Subject], subject_id: int, decision: Decision) -> Subject:
@@ -94,6 +98,6 @@ def decide(kind: DecisionKind[Subject], subject_id: int, decision: Decision) -> 
         institution_id=institution_id,
         detail=kind.audit_detail(subject, decision),
     )
-    db.session.commit()
     kind.notify(subject, decision)
+    db.session.commit()
     return subject

@@ -1,43 +1,38 @@
-"""Sending e-mail over SMTP, or to the log in development."""
+"""E-mail as the rest of the portal sees it: queue a message, build a link for it.
 
-import logging
-import smtplib
-from email.message import EmailMessage
+Sending is the worker's (portal/outbox/): a message is a row committed with the decision it
+reports, so no request waits on an SMTP server and nothing is sent for a rolled-back one.
+"""
+
 from urllib.parse import urlsplit
 
 from flask import current_app
+from sqlalchemy import insert, literal, select
 
-log = logging.getLogger(__name__)
+from portal.accounts.models import Account
+from portal.extensions import db
+from portal.outbox.models import OutboxMessage
 
 
-def send_mail(to: str, subject: str, body: str) -> bool:
-    """Send a plain-text message; whether it went out (failures are logged, never raised).
+def send_mail(to: str, subject: str, body: str) -> None:
+    """Queue a plain-text message in the current transaction; it goes out once that commits.
 
-    A notice that cannot be delivered must not undo the decision it reports, so callers
-    send after committing and carry on when this returns False.
+    Callers add it before their commit, beside the decision it reports: rolled back with
+    it, it was never sent; committed with it, the worker delivers it, retrying if need be.
     """
-    config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_SENDER"]
-    message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
-    if config["MAIL_BACKEND"] == "console":
-        log.warning("mail (console backend)\n%s", message.as_string())
-        return True
-    try:
-        with smtplib.SMTP(
-            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_SECONDS"]
-        ) as smtp:
-            if config["MAIL_USE_TLS"]:
-                smtp.starttls()
-            if config["MAIL_USERNAME"]:
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-            smtp.send_message(message)
-        return True
-    except (OSError, smtplib.SMTPException):
-        log.exception("could not send mail %r to %s", subject, to)
-        return False
+    db.session.add(OutboxMessage(recipient=to, subject=subject, body=body))
+
+
+def send_mail_to_account(account_id: int, subject: str, body: str) -> None:
+    """Queue a message to the account's address as stored, like `send_mail`; for an id no
+    account has, nothing is queued, by the very same statement (INSERT … SELECT from the
+    account's row), for callers whose timing must not show whether the account exists."""
+    db.session.execute(
+        insert(OutboxMessage).from_select(
+            ["recipient", "subject", "body"],
+            select(Account.email, literal(subject), literal(body)).where(Account.id == account_id),
+        )
+    )
 
 
 def external_url(endpoint: str, **values) -> str:

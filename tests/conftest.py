@@ -26,6 +26,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from portal import create_app
 from portal.extensions import db, limiter
+from portal.outbox.services import DeliveryReport
+from portal.worker import run, run_once
 from tests.smtp_sink import SmtpSink
 
 # The test PKI and the PC/SC stack, for tests/cards and tests/browser alike (one pcscd).
@@ -72,6 +74,11 @@ def _postgres_admin(statement: str) -> None:
         engine.dispose()
 
 
+def deliver_outbox(app: Flask) -> DeliveryReport:
+    """Send what the outbox holds, once, in a context of its own, as the worker would."""
+    return contextvars.Context().run(run_once, app)
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests run in their own context, as on a real server.
 
@@ -79,12 +86,21 @@ class IsolatedClient(FlaskClient):
     `g` (CSRF token, signed-in user) would leak from one request into the next. The body
     is read within the request's context too, as a server does: a streamed response
     (stream_with_context) needs the context it was made in.
+
+    After each request the worker's pass runs once, so the mail a request queued goes out
+    over real SMTP to the sink before the test reads it; `deliver_outbox = False` leaves it
+    queued (tests of the outbox itself, timings of the request alone).
     """
 
+    deliver_outbox = True
+
     def open(self, *args, **kwargs):
-        """Make the request, and read its body, outside the test's contexts."""
+        """Make the request, and read its body, outside the test's contexts; then deliver."""
         kwargs.setdefault("buffered", True)
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if self.deliver_outbox:
+            deliver_outbox(self.application)
+        return response
 
 
 def make_app(database_url: str, **overrides) -> Flask:
@@ -198,14 +214,20 @@ def live_app(fresh_database, smtp_sink) -> Iterator[Flask]:
 
 @contextmanager
 def serving(server: BaseWSGIServer) -> Iterator[str]:
-    """Serve in a thread until the block ends; the server's base URL."""
+    """Serve in a thread, with the worker beside it as in production, until the block ends;
+    the server's base URL. (`server.app` is the portal by the time the block starts.)"""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=run, args=(server.app, stop_worker), daemon=True)
     thread.start()
+    worker.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        stop_worker.set()
         server.shutdown()
         thread.join(timeout=5)
+        worker.join(timeout=5)
         server.server_close()
 
 

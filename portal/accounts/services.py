@@ -3,6 +3,7 @@
 from sqlalchemy import exists, select
 
 from portal.accounts.models import Account, AccountState, Role, username_key
+from portal.accounts.notifications import send_email_changed
 from portal.audit.services import Origin, record_event
 from portal.auth.passwords import confirm_current_password
 from portal.extensions import db
@@ -44,8 +45,8 @@ def update_contact(
     department: str | None,
     current_password: str,
     origin: Origin,
-) -> str | None:
-    """Change e-mail, phones and department; returns the old e-mail if it changed (to be told).
+) -> None:
+    """Change e-mail, phones and department; the old address is told of a new one.
 
     A new e-mail needs the current password: reset links go to it, so with a stolen session
     alone it would hand over the account. Phones and department do not.
@@ -64,5 +65,6 @@ def update_contact(
         institution_id=account.institution_id,
         detail={"email_changed": old_email is not None},
     )
+    if old_email is not None:
+        send_email_changed(account, old_email)
     db.session.commit()
-    return old_email

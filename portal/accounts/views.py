@@ -4,11 +4,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.accounts import notifications
 from portal.accounts.forms import ContactForm
 from portal.accounts.services import update_contact
 from portal.auth.forms import ChangePasswordForm
-from portal.auth.notifications import send_password_changed
 from portal.auth.passwords import (
     CurrentPasswordNeeded,
     LockedOutOfAccount,
@@ -82,7 +80,6 @@ def password():
         except (CurrentPasswordNeeded, WrongCurrentPassword) as error:
             form.current_password.errors = [str(error)]
         else:
-            send_password_changed(current_user)
             flash(_("密碼已變更，其他裝置上的登入已登出。"))
             return redirect(url_for("accounts.home"), 303)
     return _render(password_form=form, status=422)
@@ -96,7 +93,7 @@ def contact():
     if not form.validate_on_submit():
         return _render(contact_form=form, status=422)
     try:
-        old_email = update_contact(
+        update_contact(
             current_user,
             email=form.email.data.strip(),
             phone=form.phone.data,  # the fields hold the stored forms of the numbers
@@ -110,8 +107,6 @@ def contact():
     except (CurrentPasswordNeeded, WrongCurrentPassword) as error:
         form.current_password.errors = [str(error)]
         return _render(contact_form=form, status=422)
-    if old_email:
-        notifications.send_email_changed(current_user, old_email)
     flash(_("聯絡資料已更新。"))
     return redirect(url_for("accounts.home"), 303)
 

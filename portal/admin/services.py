@@ -10,6 +10,8 @@ from werkzeug.exceptions import NotFound
 from portal.accounts.models import Account, AccountState, StaffRole, username_key
 from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
+from portal.auth.notifications import send_reset_link
+from portal.auth.passwords import issue_reset_token
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.identity.identifiers import normalize_national_id
@@ -17,6 +19,9 @@ from portal.locking import for_update
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
 from portal.subsystems.models import Subsystem
+
+# A new staff member's link to set a first password lasts longer than a reset link.
+INVITATION_MINUTES = 24 * 60
 
 
 class StaffError(Exception):
@@ -56,7 +61,8 @@ class StaffDetails:
 def create_staff(
     details: StaffDetails, password: str | None, origin: Origin, actor: Account | None = None
 ) -> Account:
-    """Create an active staff account; without a password it gets an unusable one."""
+    """Create an active staff account. Without a password it gets an unusable one, and the
+    person is e-mailed a link to set their own (valid INVITATION_MINUTES)."""
     if username_taken(details.username):
         raise StaffUsernameTaken()
     national_id = normalize_national_id(details.national_id)
@@ -78,6 +84,9 @@ def create_staff(
     db.session.add(account)
     db.session.flush()
     _audit("staff.created", account, origin, actor, {"role": details.role.value})
+    if password is None:
+        token = issue_reset_token(account, INVITATION_MINUTES)
+        send_reset_link(account, token, INVITATION_MINUTES)
     db.session.commit()
     return account
 

@@ -1,4 +1,4 @@
-"""工作人員管理 and 稽核紀錄, for portal administrators only."""
+"""工作人員管理, 稽核紀錄 and 電子郵件寄送, for portal administrators only."""
 
 from flask import (
     Blueprint,
@@ -11,6 +11,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -26,17 +27,15 @@ from portal.audit.services import (
     export_events,
     search_events,
 )
-from portal.auth.notifications import send_reset_link
-from portal.auth.passwords import issue_reset_token
 from portal.authz import staff_required
 from portal.localtime import local_now
+from portal.outbox import services as outbox
+from portal.outbox.models import OutboxState
 from portal.rendering import page_argument, request_origin
 from portal.subsystems.services import offered_subsystems
 
 bp = Blueprint("admin", __name__, template_folder="templates", url_prefix="/admin")
 portal_admin_required = staff_required(StaffRole.PORTAL_ADMIN)
-# A new staff member's link to set a first password lasts longer than a reset link.
-INVITATION_MINUTES = 24 * 60
 
 
 def _with_subsystems(form: StaffRoleForm) -> StaffRoleForm:
@@ -70,8 +69,6 @@ def new_staff():
         except services.StaffError as error:
             form[error.field].errors = [str(error.message)]
         else:
-            token = issue_reset_token(account, INVITATION_MINUTES)
-            send_reset_link(account, token, INVITATION_MINUTES)
             flash(_("已建立 %(name)s 的帳號，並寄出設定密碼的連結。", name=account.name))
             return redirect(url_for("admin.staff"), 303)
     status = 422 if form.is_submitted() else 200
@@ -177,3 +174,38 @@ def _render_audit(form: AuditSearchForm, status: int = 200, **results):
     return render_template(
         "admin/audit.html", form=form, args=_search_args(), labels=audit_labels, **context
     ), status
+
+
+@bp.get("/outbox")
+@portal_admin_required
+def outbox_page():
+    """The mail still waiting, and the messages the worker gave up on, to send again."""
+    return render_template("admin/outbox.html", summary=outbox.outbox_summary(), states=OutboxState)
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@portal_admin_required
+def retry_message(message_id: int):
+    """Send one dead message again (audited)."""
+    return _retried(outbox.retry_dead(current_user, request_origin(), message_id))
+
+
+@bp.post("/outbox/retry")
+@portal_admin_required
+def retry_all_messages():
+    """Send every dead message again (audited), e.g. once the mail server is fixed."""
+    return _retried(outbox.retry_dead(current_user, request_origin()))
+
+
+def _retried(count: int):
+    if count:
+        flash(
+            ngettext(
+                "已重新排入 %(num)d 封電子郵件，稍後寄出。",
+                "已重新排入 %(num)d 封電子郵件，稍後寄出。",
+                count,
+            )
+        )
+    else:
+        flash(_("沒有需要重新寄送的電子郵件（可能已由其他管理者重新排入）。"))
+    return redirect(url_for("admin.outbox_page"), 303)

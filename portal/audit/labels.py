@@ -44,9 +44,11 @@ ACTION_LABELS = {
     "logout": _l("已登出"),
     "totp.enrolled": _l("設定兩步驟驗證"),
     "password.reset_requested": _l("申請重設密碼"),
+    "password.reset_unmatched": _l("申請重設密碼（帳號與電子郵件不符，未寄出）"),
     "password.reset": _l("以連結重設密碼"),
     "password.changed": _l("變更密碼"),
     "audit.exported": _l("匯出稽核紀錄"),
+    "outbox.retried": _l("重新寄送無法寄出的電子郵件"),
 }
 
 # The first part of an action's code, for searching a whole kind at once.
@@ -63,6 +65,7 @@ ACTION_GROUP_LABELS = {
     "totp": _l("兩步驟驗證"),
     "password": _l("密碼"),
     "audit": _l("稽核紀錄"),
+    "outbox": _l("電子郵件寄送"),
 }
 
 SUBJECT_TYPE_LABELS = {
@@ -71,6 +74,7 @@ SUBJECT_TYPE_LABELS = {
     "manager_change": _l("管理者異動"),
     "subsystem_request": _l("子系統使用申請"),
     "audit_trail": _l("稽核紀錄"),
+    "outbox_message": _l("待寄電子郵件"),
 }
 
 # The keys events keep in their detail; a key missing here is shown as it is stored.
@@ -101,6 +105,7 @@ DETAIL_KEY_LABELS = {
     "date_to": _l("迄日"),
     "institution_code": _l("機構代碼"),
     "action": _l("事件種類"),
+    "recipient": _l("收件人"),
 }
 
 # Stored codes shown in words where the detail names one.

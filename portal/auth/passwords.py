@@ -5,14 +5,15 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, literal, select, update
 
 from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
 from portal.auth import lockout
 from portal.auth.models import PasswordResetToken
+from portal.auth.notifications import send_password_changed, send_reset_link
 from portal.auth.services import AccountLocked, end_other_sessions, token_digest
-from portal.db_types import utcnow
+from portal.db_types import UTCDateTime, utcnow
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.locking import for_update
@@ -46,33 +47,52 @@ class LockedOutOfAccount(DomainError):
     message = AccountLocked.message
 
 
-def request_reset(username: str, email: str, origin: Origin) -> tuple[Account, str] | None:
-    """A new reset token for the account with this name and e-mail, if there is one."""
+# The id of the stand-in that request_reset uses when nothing matched: no account has it.
+NO_ACCOUNT = 0
+
+
+def request_reset(username: str, email: str, origin: Origin) -> None:
+    """Queue a reset link to the account with this name and e-mail, if there is one.
+
+    Whether the two belong together must show neither in the answer nor in how long it
+    takes, so both paths run the same statements: the link is rendered either way (for a
+    stand-in when nothing matched), the token and the message are inserted from the
+    account's row, of which the stand-in has none, and one audit event is written. The
+    worker sends the message after the commit.
+    """
     account = db.session.scalar(
         select(Account).where(
             Account.username_key == username_key(username),
             func.lower(Account.email) == email.strip().lower(),
         )
     )
+    addressee = account or Account(id=NO_ACCOUNT, username=username.strip(), name="")
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    send_reset_link(addressee, issue_reset_token(addressee, minutes), minutes)
     if account is None:
-        return None
-    token = issue_reset_token(account, current_app.config["PASSWORD_RESET_MINUTES"])
-    _audit("password.reset_requested", account, origin)
+        _audit("password.reset_unmatched", None, origin, {"username": username[:30]})
+    else:
+        _audit("password.reset_requested", account, origin)
     db.session.commit()
-    return account, token
 
 
 def issue_reset_token(account: Account, minutes: int) -> str:
-    """A new one-time link token for the account, valid for so many minutes."""
+    """A new one-time link token for the account, valid for so many minutes; the caller
+    commits it, with the e-mail that carries it.
+
+    Inserted from the account's row: for a stand-in whose id no account has, the same
+    statement inserts nothing (see request_reset).
+    """
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        PasswordResetToken(
-            token_digest=token_digest(token),
-            account_id=account.id,
-            expires_at=utcnow() + timedelta(minutes=minutes),
+    expires_at = utcnow() + timedelta(minutes=minutes)
+    db.session.execute(
+        insert(PasswordResetToken).from_select(
+            ["token_digest", "account_id", "expires_at"],
+            select(
+                literal(token_digest(token)), Account.id, literal(expires_at, UTCDateTime)
+            ).where(Account.id == account.id),
         )
     )
-    db.session.commit()
     return token
 
 
@@ -83,13 +103,15 @@ def account_for_reset(token: str) -> Account:
 
 
 def reset_password(token: str, new_password: str, origin: Origin) -> Account:
-    """Set the new password, use up the token, and end every session of the account."""
+    """Set the new password, use up the token, end every session of the account, and
+    tell its owner."""
     row = _usable_token(token, lock=True)
     account = row.account
     row.used_at = utcnow()
     _set_password(account, new_password)
     end_other_sessions(account)
     _audit("password.reset", account, origin)
+    send_password_changed(account)
     db.session.commit()
     return account
 
@@ -119,11 +141,13 @@ def confirm_current_password(
 def change_password(
     account: Account, current: str, new_password: str, keep_session_token: str, origin: Origin
 ) -> None:
-    """Change the password after checking the current one; other sessions end."""
+    """Change the password after checking the current one; other sessions end; the owner
+    is told by e-mail."""
     confirm_current_password(account, current, origin)
     _set_password(account, new_password)
     end_other_sessions(account, keep_token=keep_session_token)
     _audit("password.changed", account, origin)
+    send_password_changed(account)
     db.session.commit()
 
 
@@ -153,12 +177,15 @@ def _set_password(account: Account, new_password: str) -> None:
     )
 
 
-def _audit(action: str, account: Account, origin: Origin) -> None:
+def _audit(
+    action: str, account: Account | None, origin: Origin, detail: dict | None = None
+) -> None:
     record_event(
         action,
         subject_type="account",
-        subject_id=account.id,
+        subject_id=account.id if account else "-",
         origin=origin,
-        actor_account_id=account.id,
-        institution_id=account.institution_id,
+        actor_account_id=account.id if account else None,
+        institution_id=account.institution_id if account else None,
+        detail=detail,
     )

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from portal.accounts.models import Account
 from portal.audit.services import record_event
-from portal.auth import notifications, totp
+from portal.auth import totp
 from portal.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, TotpForm
 from portal.auth.passwords import (
     InvalidResetLink,
@@ -166,11 +166,8 @@ def forgot_password():
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("auth/forgot.html", form=form), 422 if form.is_submitted() else 200
-    found = request_reset(form.username.data, form.email.data, request_origin())
+    request_reset(form.username.data, form.email.data, request_origin())
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
-    if found is not None:
-        account, token = found
-        notifications.send_reset_link(account, token, minutes)
     return render_template("auth/forgot_sent.html", minutes=minutes)
 
 
@@ -198,7 +195,6 @@ def reset_password(token: str):
         reset_password_service(token, form.password.data, request_origin())
     except InvalidResetLink as error:
         return render_template("auth/reset_invalid.html", message=str(error.message)), 410
-    notifications.send_password_changed(account)
     if current_user.is_authenticated:
         sign_out(request_origin())
     flash(_("密碼已更新，請以新密碼登入。"))

@@ -11,8 +11,8 @@ from portal.extensions import db
 from portal.mail import external_url, send_mail
 
 
-def send_decided(change: ManagerChange) -> int:
-    """Tell everyone concerned that the change was applied or refused; how many were sent."""
+def send_decided(change: ManagerChange) -> None:
+    """Tell everyone concerned that the change was applied or refused."""
     approved = change.state is ChangeState.APPROVED
     subject = _("管理者異動已生效") if approved else _("管理者異動申請未通過")
     body = render_template(
@@ -23,7 +23,8 @@ def send_decided(change: ManagerChange) -> int:
         action_labels=ACTION_LABELS,
         change_url=external_url("changes.detail", change_id=change.id),
     )
-    return sum(send_mail(address, subject, body) for address in _recipients(change))
+    for address in _recipients(change):
+        send_mail(address, subject, body)
 
 
 def _recipients(change: ManagerChange) -> list[str]:

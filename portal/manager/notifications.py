@@ -11,7 +11,7 @@ from portal.mail import external_url, send_mail
 from portal.registration.models import Application, ApplicationState
 
 
-def send_decision(application: Application, reason: str) -> bool:
+def send_decision(application: Application, reason: str) -> None:
     """Tell the applicant whether their account was approved."""
     approved = application.state is ApplicationState.APPROVED
     body = render_template(
@@ -22,37 +22,36 @@ def send_decision(application: Application, reason: str) -> bool:
         login_url=external_url("auth.login"),
     )
     subject = _("帳號申請已核准") if approved else _("帳號申請未獲核准")
-    return send_mail(application.account.email, subject, body)
+    send_mail(application.account.email, subject, body)
 
 
-def send_deactivated(account: Account, reason: str) -> bool:
+def send_deactivated(account: Account, reason: str) -> None:
     """Tell the person their account was deactivated, and why."""
     body = render_template("manager/email/deactivated.txt", account=account, reason=reason)
-    return send_mail(account.email, _("您的帳號已停用"), body)
+    send_mail(account.email, _("您的帳號已停用"), body)
 
 
-def send_reactivated(account: Account) -> bool:
+def send_reactivated(account: Account) -> None:
     """Tell the person their account is open again."""
     body = render_template(
         "manager/email/reactivated.txt",
         account=account,
         login_url=external_url("auth.login"),
     )
-    return send_mail(account.email, _("您的帳號已重新啟用"), body)
+    send_mail(account.email, _("您的帳號已重新啟用"), body)
 
 
-def announce_application(application: Application) -> int:
+def announce_application(application: Application) -> None:
     """Tell the institution's active managers of a general user's new application at once,
-    unless they are told daily; how many e-mails went out."""
+    unless they are told daily."""
     if application.is_manager_application or current_app.config["MANAGER_NOTICE"] != "immediate":
-        return 0
+        return
     review_url = external_url("manager.applications")
     subject = _(
         "帳號審核：%(name)s 申請成為一般使用者（申請編號 %(no)s）",
         name=application.account.name,
         no=application.application_no,
     )
-    sent = 0
     for manager in active_managers(application.institution_id):
         body = render_template(
             "manager/email/new_application.txt",
@@ -60,20 +59,18 @@ def announce_application(application: Application) -> int:
             application=application,
             review_url=review_url,
         )
-        sent += send_mail(manager.email, subject, body)
-    return sent
+        send_mail(manager.email, subject, body)
 
 
 def send_digest(managers: list[Account], applications: list[Application]) -> int:
     """Send an institution's active managers the list of general-user applications still
-    waiting for them (MANAGER_NOTICE "daily"); how many e-mails went out."""
+    waiting for them (MANAGER_NOTICE "daily"); how many e-mails were queued."""
     review_url = external_url("manager.applications")
     subject = ngettext(
         "帳號審核：%(num)d 件一般使用者申請等待您審核",
         "帳號審核：%(num)d 件一般使用者申請等待您審核",
         len(applications),
     )
-    sent = 0
     for manager in managers:
         body = render_template(
             "manager/email/digest.txt",
@@ -81,5 +78,5 @@ def send_digest(managers: list[Account], applications: list[Application]) -> int
             applications=applications,
             review_url=review_url,
         )
-        sent += send_mail(manager.email, subject, body)
-    return sent
+        send_mail(manager.email, subject, body)
+    return len(managers)

@@ -15,7 +15,7 @@ from portal.decisions import Decision, DecisionKind, decide
 from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
 from portal.locking import for_update
-from portal.manager.notifications import send_decision
+from portal.manager.notifications import send_deactivated, send_decision, send_reactivated
 from portal.registration.models import Application, ApplicationState
 
 
@@ -207,7 +207,8 @@ def _locked_general_user(manager: Account, account_id: int) -> Account:
 
 
 def deactivate_user(manager: Account, account_id: int, reason: str, origin: Origin) -> Account:
-    """停用 a general user of the manager's own institution, for a reason; their sessions end."""
+    """停用 a general user of the manager's own institution, for a reason; their sessions
+    end, and they are told why."""
     account = _locked_general_user(manager, account_id)
     if account.state is not AccountState.ACTIVE:
         db.session.rollback()
@@ -224,12 +225,13 @@ def deactivate_user(manager: Account, account_id: int, reason: str, origin: Orig
         institution_id=manager.institution_id,
         detail={"reason": reason},
     )
+    send_deactivated(account, reason)
     db.session.commit()
     return account
 
 
 def reactivate_user(manager: Account, account_id: int, origin: Origin) -> Account:
-    """重新啟用 a deactivated general user of the manager's own institution."""
+    """重新啟用 a deactivated general user of the manager's own institution; they are told."""
     account = _locked_general_user(manager, account_id)
     if account.state is not AccountState.DEACTIVATED:
         db.session.rollback()
@@ -243,5 +245,6 @@ def reactivate_user(manager: Account, account_id: int, origin: Origin) -> Accoun
         actor_account_id=manager.id,
         institution_id=manager.institution_id,
     )
+    send_reactivated(account)
     db.session.commit()
     return account

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import manager_required
-from portal.manager import notifications, services
+from portal.manager import services
 from portal.manager.forms import DeactivateForm
 from portal.rendering import page_or_fragment, request_origin, see_other
 
@@ -94,7 +94,6 @@ def deactivate(account_id: int):
     except services.AlreadyDecided:
         flash(_("這個帳號已經停用。"))
     else:
-        notifications.send_deactivated(account, form.reason.data)
         flash(_("已停用 %(name)s 的帳號。", name=account.name))
     return redirect(url_for("manager.users"), 303)
 
@@ -108,7 +107,6 @@ def reactivate(account_id: int):
     except services.NotDeactivated as refusal:
         flash(str(refusal))
     else:
-        notifications.send_reactivated(account)
         flash(_("已重新啟用 %(name)s 的帳號。", name=account.name))
     return redirect(url_for("manager.users"), 303)
 

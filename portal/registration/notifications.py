@@ -3,13 +3,11 @@
 from flask import render_template
 from flask_babel import gettext as _
 
-from portal.institutions.models import Institution
 from portal.mail import external_url, send_mail
 from portal.registration.models import Application
-from portal.registration.services import applications_left_without_manager
 
 
-def send_application_received(application: Application) -> bool:
+def send_application_received(application: Application) -> None:
     """Tell the applicant their number and what happens next."""
     body = render_template(
         "registration/email/application_received.txt",
@@ -17,15 +15,14 @@ def send_application_received(application: Application) -> bool:
         status_url=external_url("registration.status"),
     )
     subject = _("帳號申請已收到（申請編號 %(no)s）", no=application.application_no)
-    return send_mail(application.account.email, subject, body)
+    send_mail(application.account.email, subject, body)
 
 
-def send_left_without_manager(institution: Institution) -> int:
-    """After the institution's manager application was refused, tell each general user
-    still waiting for a manager there why, and what they can do; how many were told."""
+def send_left_without_manager(applications: list[Application]) -> None:
+    """After their institution's manager application was refused, tell each general user
+    still waiting for a manager there why, and what they can do."""
     status_url = external_url("registration.status")
-    sent = 0
-    for application in applications_left_without_manager(institution):
+    for application in applications:
         body = render_template(
             "registration/email/left_without_manager.txt",
             application=application,
@@ -35,5 +32,4 @@ def send_left_without_manager(institution: Institution) -> int:
             "貴機構的單位業務管理者申請未獲核准（您的申請編號 %(no)s）",
             no=application.application_no,
         )
-        sent += send_mail(application.account.email, subject, body)
-    return sent
+        send_mail(application.account.email, subject, body)

@@ -21,7 +21,9 @@ from portal.extensions import db
 from portal.identity.identifiers import normalize_national_id
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_now
+from portal.manager.notifications import announce_application
 from portal.registration.models import OPEN_STATES, Application, ApplicationState
+from portal.registration.notifications import send_application_received
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
 from portal.subsystems.models import Subsystem, SubsystemRequest
@@ -144,9 +146,11 @@ def applications_left_without_manager(institution: Institution) -> list[Applicat
 
 def submit_application(details: ApplicantDetails, origin: Origin) -> tuple[Application, bool]:
     """Store the account, its application and subsystem requests; one per submission token.
+    The applicant's receipt and the managers' notice are queued with them.
 
     Returns the application and whether this call created it (False: the token had been
-    used already, by an earlier or a simultaneous submission of the same form).
+    used already, by an earlier or a simultaneous submission of the same form, which sent
+    the e-mails).
     """
     existing = application_by_token(details.submission_token)
     if existing is not None:
@@ -171,6 +175,10 @@ def submit_application(details: ApplicantDetails, origin: Origin) -> tuple[Appli
             detail={"role": details.role.value, "subsystems": list(details.subsystem_codes)},
         )
         try:
+            # Finding the managers to tell flushes the new rows: a lost race (the same
+            # token, the same account name) may surface there as well as at the commit.
+            send_application_received(application)
+            announce_application(application)
             db.session.commit()
             return application, True
         except IntegrityError:

@@ -24,8 +24,6 @@ from portal.extensions import limiter
 from portal.identity.identifiers import mask_national_id
 from portal.identity.password_policy import PasswordPolicy, assess_password
 from portal.localtime import local_now
-from portal.manager import notifications as manager_notifications
-from portal.registration import notifications
 from portal.registration.blank_form import blank_form_cache
 from portal.registration.forms import (
     RegistrationForm,
@@ -126,16 +124,13 @@ def register_submit():
     if not form.validate_on_submit():
         return _render_register(form, 422)
     try:
-        application, created = submit_application(_details(form), request_origin())
+        application, _created = submit_application(_details(form), request_origin())
     except RegistrationError as error:
         if error.field in form:
             form[error.field].errors = [*form[error.field].errors, str(error)]
         else:
             flash(str(error))
         return _render_register(form, 409 if error.field == "username" else 422)
-    if created:  # a repeated submission shows the same number, without a second e-mail
-        notifications.send_application_received(application)
-        manager_notifications.announce_application(application)
     session["submitted_application_no"] = application.application_no
     return redirect(url_for("registration.submitted"), 303)
 

@@ -17,7 +17,9 @@ from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.localtime import local_date
 from portal.locking import for_update
+from portal.registration import notifications as registration_notifications
 from portal.registration.models import Application, ApplicationState
+from portal.registration.services import applications_left_without_manager
 from portal.verification import notifications
 from portal.verification.models import PaperScan
 from portal.workcalendar.workdays import WorkCalendar
@@ -332,11 +334,14 @@ class PaperReviewedApplication(DecisionKind[Application]):
         return subject.application_no, subject.institution_id
 
     def notify(self, subject: Application, decision: Decision) -> None:
-        """Tell the applicant."""
+        """Tell the applicant; after a refusal, also the general users left waiting there."""
         if decision.approve:
             notifications.send_verified(subject)
         else:
             notifications.send_paper_refused(subject)
+            registration_notifications.send_left_without_manager(
+                applications_left_without_manager(subject.institution)
+            )
 
 
 def decide(

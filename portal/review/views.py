@@ -22,7 +22,6 @@ from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import ChangeRefused, NoLongerApplies
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
-from portal.registration import notifications as registration_notifications
 from portal.registration.models import ApplicationState
 from portal.registration.progress import STATE_LABELS
 from portal.rendering import page_argument, page_or_fragment, request_origin
@@ -193,7 +192,6 @@ def decide(application_id: int):
     if approve:
         flash(_("已核准 %(no)s，管理者帳號已啟用。", no=application.application_no))
     else:
-        registration_notifications.send_left_without_manager(application.institution)
         flash(_("已不核准 %(no)s，申請人會收到原因。", no=application.application_no))
     return redirect(url_for("review.queue"), 303)
 

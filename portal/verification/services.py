@@ -32,6 +32,7 @@ from portal.verification.certificates import (
 )
 from portal.verification.challenges import challenge_bytes, encoded_challenge, new_nonce
 from portal.verification.models import CardChallenge
+from portal.verification.notifications import send_verified
 from portal.verification.revocation import Revocation
 from portal.verification.trust_store import revocation_lists, trust_anchors
 
@@ -127,7 +128,8 @@ def verify_with_card(
     origin: Origin,
     portal_origin: str,
 ) -> VerifiedCard:
-    """Check the card's answer; on success the manager account opens at once.
+    """Check the card's answer; on success the manager account opens at once, and the
+    applicant's notice is queued with it.
 
     `portal_origin` is the portal's origin as the answer reached it: the challenge the card
     signed names it.
@@ -162,6 +164,9 @@ def verify_with_card(
             "revocation": str(verified.revocation),
         },
     )
+    # The statements above bypassed the ORM: the notice reads the application afresh.
+    db.session.expire(application)
+    send_verified(application)
     db.session.commit()
     return verified
 

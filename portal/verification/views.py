@@ -27,7 +27,7 @@ from portal.printing import ManagerFormData, render_manager_form
 from portal.registration.models import Application
 from portal.registration.services import application_by_number
 from portal.rendering import allows_large_body, portal_origin, request_origin
-from portal.verification import notifications, scans, services
+from portal.verification import scans, services
 from portal.verification.form_pages import form_page
 
 bp = Blueprint("verification", __name__, template_folder="templates", url_prefix="/verification")
@@ -100,7 +100,6 @@ def card_answer():
         )
     except services.VerificationRefused as refusal:
         return _render_card_page(application, str(refusal.message), 422)
-    notifications.send_verified(application)
     return redirect(url_for("verification.done"), 303)
 
 

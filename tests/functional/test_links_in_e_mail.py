@@ -21,8 +21,10 @@ from portal.extensions import db
 from portal.manager import notifications as manager_notifications
 from portal.registration import notifications as registration_notifications
 from portal.registration.models import ApplicationState
+from portal.registration.services import applications_left_without_manager
 from portal.verification import notifications as verification_notifications
 from tests import factories
+from tests.conftest import deliver_outbox
 from tests.functional.helpers import csrf_token
 
 FORGED = "http://evil.example"
@@ -65,6 +67,8 @@ def _change(manager, other, state):
 def _sent_under_forged_host(app, send) -> None:
     with app.test_request_context("/", base_url=FORGED):
         send()
+        db.session.flush()
+    deliver_outbox(app)
 
 
 SENDERS = {
@@ -73,7 +77,7 @@ SENDERS = {
         people.application
     ),
     "left without manager": lambda people: registration_notifications.send_left_without_manager(
-        people.orphaned_clinic
+        applications_left_without_manager(people.orphaned_clinic)
     ),
     "manager verified": lambda people: verification_notifications.send_verified(
         people.manager_application

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal.accounts.models import AccountState, Role
 from portal.registration.models import Application, ApplicationState
 from tests import factories
+from tests.conftest import deliver_outbox
 from tests.functional.test_registration import valid_form
 
 
@@ -85,6 +86,7 @@ def test_the_daily_digest_lists_what_still_waits(
     result = app.test_cli_runner().invoke(args=["manager-digest"])
     assert result.exit_code == 0, result.output
     assert "2" in result.output
+    deliver_outbox(app)
     messages = smtp_sink.wait_for(2)
     assert sorted(m["To"] for m in messages) == sorted(m.email for m in managers)
     for mail in messages:
@@ -102,7 +104,8 @@ def test_the_daily_digest_is_not_sent_when_nothing_waits(
 ):
     monkeypatch.setitem(app.config, "MANAGER_NOTICE", "daily")
     result = app.test_cli_runner().invoke(args=["manager-digest"])
-    assert result.exit_code == 0 and "寄出 0 封" in result.output
+    assert result.exit_code == 0 and "已排入 0 封" in result.output
+    deliver_outbox(app)
     assert smtp_sink.messages == []
 
 
@@ -110,6 +113,7 @@ def test_the_digest_sends_nothing_when_managers_are_told_at_once(app, clinic, ma
     factories.application(factories.account(institution=clinic))
     result = app.test_cli_runner().invoke(args=["manager-digest"])
     assert result.exit_code == 0 and "immediate" in result.output
+    deliver_outbox(app)
     assert smtp_sink.messages == []
 
 
@@ -126,4 +130,6 @@ def test_the_digest_needs_the_portals_address(app, clinic, managers, smtp_sink, 
     factories.application(factories.account(institution=clinic))
     result = app.test_cli_runner().invoke(args=["manager-digest"])
     assert result.exit_code != 0 and "EXTERNAL_BASE_URL" in result.output
+    monkeypatch.undo()
+    deliver_outbox(app)
     assert smtp_sink.messages == []

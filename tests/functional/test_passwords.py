@@ -1,13 +1,19 @@
 """忘記密碼, reset links, and changing password and contact details on 我的帳號."""
 
 import re
+import statistics
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import func, select
 
 from portal.accounts.models import AccountState
+from portal.audit.models import AuditEvent
 from portal.db_types import utcnow
+from portal.extensions import db
+from portal.outbox.models import OutboxMessage
 from tests import factories
 from tests.functional.auth_helpers import login, post_form
 from tests.functional.helpers import csrf_token, input_value, text_of
@@ -43,6 +49,47 @@ def test_same_answer_whether_or_not_the_account_exists(client, person, smtp_sink
     assert text_of(known, "forgot-result") == text_of(wrong_mail, "forgot-result")
     [mail] = smtp_sink.wait_for(1)
     assert mail["To"] == "wu@example.org"
+
+
+def test_the_answer_takes_as_long_whether_or_not_the_account_matched(
+    app, client, person, monkeypatch
+):
+    """Both paths run the same statements: the time tells no more than the words.
+
+    Pairs of requests, one matching and one not, back to back (the machine's load then
+    weighs on both alike); the median of their differences must be noise.
+    """
+    monkeypatch.setitem(app.config, "RATELIMIT_PASSWORD_FORGOT", "1000 per minute")
+    client.deliver_outbox = False  # the request alone is timed; the worker sends later
+    token = csrf_token(client.get("/password/forgot").get_data(as_text=True))
+
+    def ask(username: str) -> float:
+        data = {"csrf_token": token, "username": username, "email": "wu@example.org"}
+        started = time.perf_counter()
+        assert client.post("/password/forgot", data=data).status_code == 200
+        return time.perf_counter() - started
+
+    for _warm_up in range(5):
+        ask("wu.reset"), ask("nobody.else")
+    pairs = [(ask("wu.reset"), ask("nobody.else")) for _pair in range(30)]
+    matched = statistics.median(m for m, _ in pairs)
+    unmatched = statistics.median(u for _, u in pairs)
+    difference = statistics.median(m - u for m, u in pairs)
+    tolerance = 0.001 + 0.1 * unmatched
+    assert abs(difference) < tolerance, (
+        f"matched {matched * 1000:.2f} ms, unmatched {unmatched * 1000:.2f} ms, "
+        f"paired difference {difference * 1000:.2f} ms"
+    )
+    queued = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.recipient == "wu@example.org")
+    )
+    assert queued == 35  # one per matching request, none for the others
+    unmatched_events = db.session.scalar(
+        select(func.count()).where(AuditEvent.action == "password.reset_unmatched")
+    )
+    assert unmatched_events == 35
 
 
 def test_reset_link_sets_a_new_password_once_and_ends_sessions(app, client, person, smtp_sink):

@@ -1,0 +1,1 @@
+"""The outbox: e-mail written in the transaction that decides to send it, sent by the worker."""
