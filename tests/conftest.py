@@ -167,6 +167,15 @@ def _isolated(request, smtp_sink) -> Iterator[None]:
 
 
 @pytest.fixture
+def uploads(app, tmp_path):
+    """Scans go to this test's own folder (its path), not the instance folder."""
+    saved = app.config["UPLOAD_DIR"]
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    yield tmp_path / "uploads"
+    app.config["UPLOAD_DIR"] = saved
+
+
+@pytest.fixture
 def db_session(app) -> Iterator:
     """The session, inside a transaction rolled back after the test.
 

@@ -262,16 +262,6 @@ def counts_by_state(chosen: QueueFilter = QueueFilter()) -> dict[str, int]:
     return counts
 
 
-def count_waiting() -> int:
-    """How many paper applications and changes wait for a decision."""
-    return sum(
-        db.session.scalar(
-            select(func.count()).select_from(model).where(model.state == "awaiting_paper_review")
-        )
-        for model in (Application, ManagerChange)
-    )
-
-
 def paper_application(application_id: int) -> Application:
     """A manager application that has a scan; NotInScope for anything else."""
     application = db.session.get(Application, application_id)

@@ -102,14 +102,6 @@ class ReadNames(ImmutableMultiDict):
         return super().__contains__(key)
 
 
-@pytest.fixture
-def uploads(app, tmp_path):
-    saved = app.config["UPLOAD_DIR"]
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield tmp_path / "uploads"
-    app.config["UPLOAD_DIR"] = saved
-
-
 def _scan_on_disk(uploads, **owner) -> PaperScan:
     scan = PaperScan(
         stored_name=f"{factories.next_number()}.png",

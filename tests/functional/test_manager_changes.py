@@ -22,14 +22,6 @@ PNG = scanner.png(scanner.blank_page(dpi=10))
 
 
 @pytest.fixture
-def uploads(app, tmp_path):
-    saved = app.config["UPLOAD_DIR"]
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield tmp_path / "uploads"
-    app.config["UPLOAD_DIR"] = saved
-
-
-@pytest.fixture
 def clinic(db_session, uploads):
     """A clinic with two managers and a general user."""
     place = factories.institution(code=INSTITUTION_CODE, name="臺北虛擬診所")

@@ -31,14 +31,6 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def uploads(app, tmp_path):
-    saved = app.config["UPLOAD_DIR"]
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield tmp_path / "uploads"
-    app.config["UPLOAD_DIR"] = saved
-
-
-@pytest.fixture
 def application(db_session, uploads):
     clinic = factories.institution(name="臺北虛擬診所", code="3501200000")
     manager = factories.account(

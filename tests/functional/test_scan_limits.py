@@ -36,14 +36,6 @@ ORIGIN = Origin(remote_addr="127.0.0.1", user_agent="pytest")
 
 
 @pytest.fixture
-def uploads(app, tmp_path):
-    saved = app.config["UPLOAD_DIR"]
-    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-    yield tmp_path / "uploads"
-    app.config["UPLOAD_DIR"] = saved
-
-
-@pytest.fixture
 def settings(app):
     """Change settings for one test."""
     saved = dict(app.config)
