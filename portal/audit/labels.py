@@ -49,6 +49,15 @@ ACTION_LABELS = {
     "password.changed": _l("變更密碼"),
     "audit.exported": _l("匯出稽核紀錄"),
     "outbox.retried": _l("重新寄送無法寄出的電子郵件"),
+    "institution.created": _l("新增醫事機構"),
+    "institution.updated": _l("修改醫事機構資料"),
+    "institution.deactivated": _l("停用醫事機構"),
+    "institution.reactivated": _l("重新啟用醫事機構"),
+    "institution.imported": _l("匯入醫事機構清單"),
+    "subsystem.created": _l("新增子系統"),
+    "subsystem.updated": _l("修改子系統"),
+    "calendar.override_set": _l("設定工作日曆例外（停止上班或補行上班）"),
+    "calendar.override_removed": _l("刪除工作日曆例外"),
 }
 
 # The first part of an action's code, for searching a whole kind at once.
@@ -66,6 +75,9 @@ ACTION_GROUP_LABELS = {
     "password": _l("密碼"),
     "audit": _l("稽核紀錄"),
     "outbox": _l("電子郵件寄送"),
+    "institution": _l("醫事機構"),
+    "subsystem": _l("子系統"),
+    "calendar": _l("工作日曆"),
 }
 
 SUBJECT_TYPE_LABELS = {
@@ -75,6 +87,10 @@ SUBJECT_TYPE_LABELS = {
     "subsystem_request": _l("子系統使用申請"),
     "audit_trail": _l("稽核紀錄"),
     "outbox_message": _l("待寄電子郵件"),
+    "institution": _l("醫事機構"),
+    "institution_list": _l("醫事機構清單"),
+    "subsystem": _l("子系統"),
+    "calendar_day": _l("工作日曆的一天"),
 }
 
 # The keys events keep in their detail; a key missing here is shown as it is stored.
@@ -106,6 +122,23 @@ DETAIL_KEY_LABELS = {
     "institution_code": _l("機構代碼"),
     "action": _l("事件種類"),
     "recipient": _l("收件人"),
+    "code": _l("代碼"),
+    "name": _l("名稱"),
+    "institution_kind": _l("機構類別"),
+    "county": _l("縣市"),
+    "description": _l("說明"),
+    "sort_order": _l("排列順序"),
+    "enabled": _l("啟用"),
+    "file_name": _l("檔案名稱"),
+    "created": _l("新增筆數"),
+    "updated": _l("更新筆數"),
+    "unchanged": _l("未變更筆數"),
+    "skipped_rows": _l("略過的有誤列數"),
+    "created_codes": _l("新增的機構代碼"),
+    "updated_codes": _l("更新的機構代碼"),
+    "day": _l("日期"),
+    "override": _l("類別"),
+    "moved": _l("期限因此改變的申請"),
 }
 
 # Stored codes shown in words where the detail names one.
@@ -113,6 +146,11 @@ _VALUE_LABELS = {
     "role": {
         **{role.value: label for role, label in ROLE_LABELS.items()},
         **{role.value: label for role, label in STAFF_ROLE_LABELS.items()},
+    },
+    # A work-calendar override (portal.workcalendar.models.OverrideKind).
+    "override": {
+        "closed": _l("停止上班"),
+        "working": _l("補行上班"),
     },
     # What the CRLs said of the card that verified (portal.verification.revocation).
     "revocation": {
