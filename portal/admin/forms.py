@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 
 from portal.accounts.labels import STAFF_ROLE_LABELS
 from portal.audit.labels import ACTION_GROUP_LABELS, ACTION_LABELS, action_group
@@ -137,31 +137,8 @@ def _choices(values: tuple[str, ...], prompt) -> list[SelectChoice]:
     return [SelectChoice("", prompt), *(SelectChoice(value, value) for value in values)]
 
 
-class InstitutionForm(PortalForm):
-    """An institution's name, kind and county (its code is fixed once created)."""
-
-    name = StringField(
-        _l("機構名稱"),
-        filters=[_stripped],
-        validators=[
-            DataRequired(_l("請輸入機構名稱。")),
-            Length(max=MAX_NAME_CHARS, message=_l("機構名稱最多 100 個字。")),
-        ],
-    )
-    kind = SelectField(
-        _l("機構類別"),
-        choices=_choices(KINDS, _l("請選擇機構類別")),
-        validators=[DataRequired(_l("請選擇機構類別。"))],
-    )
-    county = SelectField(
-        _l("縣市"),
-        choices=_choices(COUNTIES, _l("請選擇縣市")),
-        validators=[DataRequired(_l("請選擇縣市。"))],
-    )
-
-
-class NewInstitutionForm(InstitutionForm):
-    """A new institution: its 10-digit code too."""
+class NewInstitutionForm(PortalForm):
+    """A new institution: its 10-digit code, name, kind and county."""
 
     code = StringField(
         _l("機構代碼"),
@@ -171,6 +148,39 @@ class NewInstitutionForm(InstitutionForm):
             Regexp(r"^[0-9]{10}$", message=_l("醫事機構代碼為 10 位數字。")),
         ],
     )
+    name = StringField(
+        _l("機構名稱"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入機構名稱。")),
+            Length(max=MAX_NAME_CHARS, message=_l("機構名稱最多 100 個字。")),
+        ],
+    )
+    # AnyOf rather than WTForms' own choice check, whose words are Simplified Chinese.
+    kind = SelectField(
+        _l("機構類別"),
+        choices=_choices(KINDS, _l("請選擇機構類別")),
+        validate_choice=False,
+        validators=[
+            DataRequired(_l("請選擇機構類別。")),
+            AnyOf(KINDS, message=_l("請從清單中選擇機構類別。")),
+        ],
+    )
+    county = SelectField(
+        _l("縣市"),
+        choices=_choices(COUNTIES, _l("請選擇縣市")),
+        validate_choice=False,
+        validators=[
+            DataRequired(_l("請選擇縣市。")),
+            AnyOf(COUNTIES, message=_l("請從清單中選擇縣市。")),
+        ],
+    )
+
+
+class InstitutionForm(NewInstitutionForm):
+    """An institution's name, kind and county: its code is its identity, fixed once created."""
+
+    code = None
 
 
 class InstitutionSearchForm(PortalForm):

@@ -88,6 +88,16 @@ def test_a_new_clinic_with_mistakes_keeps_what_was_typed(client, admin):
     assert institution("35999") is None
 
 
+def test_a_kind_or_county_not_on_the_list_is_refused_in_traditional_chinese(client, admin):
+    typed = {**NEW_CLINIC, "kind": "牙科", "county": "火星縣"}
+    response = post_form(client, "/admin/institutions/new", "/admin/institutions/new", typed)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert text_of(page, "kind-error") == "請從清單中選擇機構類別。"
+    assert text_of(page, "county-error") == "請從清單中選擇縣市。"
+    assert institution(NEW_CLINIC["code"]) is None
+
+
 def test_a_code_already_taken_is_refused_next_to_the_field(client, admin):
     factories.institution(code="3599900002", name="既有診所")
     response = post_form(
