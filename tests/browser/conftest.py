@@ -6,7 +6,8 @@ violations; a test fails if its page produced any it did not expect.
 
 Accessibility: `axe_check(page)` runs axe-core (WCAG 2.1 A and AA, and axe's best practices)
 on what the page shows now and fails the test listing every violation; call it after each
-page load and each HTMX swap worth checking (see "accessibility" below).
+page load and each HTMX swap worth checking. `focus_check(page)` tabs through the page and
+fails if an element the keyboard reaches shows no visible focus ring (see "accessibility").
 
 For institution-card verification, `card_portal` serves a portal configured for the card
 helper (`python -m card_helper` on a free port, answering that portal's origin) and the
@@ -248,6 +249,68 @@ def assert_accessible(page: Page, where: str = "") -> None:
 def axe_check() -> Callable[..., None]:
     """`axe_check(page, where="")`: fail if the page, as it is now, breaks WCAG 2.1 AA."""
     return assert_accessible
+
+
+# What axe cannot judge: whether the element the keyboard reached shows it. The ring must be
+# an outline at least 2 px wide whose colour stands 3:1 against what is behind it (WCAG 2.1
+# 1.4.11, 2.4.7). The page's background is the first opaque one among the element's
+# ancestors (the element's own may be the button's fill, inside the ring).
+_FOCUS_RING = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  let behind = "rgb(255, 255, 255)";
+  for (let node = el.parentElement; node; node = node.parentElement) {
+    const bg = getComputedStyle(node).backgroundColor;
+    if (bg && !bg.startsWith("rgba(0, 0, 0, 0)") && bg !== "transparent") { behind = bg; break; }
+  }
+  const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+    (el.getAttribute("name") ? `[name=${el.getAttribute("name")}]` : "") +
+    (el.textContent.trim() ? ` "${el.textContent.trim().slice(0, 20)}"` : "");
+  return {name, width: parseFloat(style.outlineWidth), style: style.outlineStyle,
+          color: style.outlineColor, behind};
+}
+"""
+
+
+def _luminance(css_colour: str) -> float:
+    """Relative luminance of "rgb(r, g, b)" or "rgba(r, g, b, a)" (alpha ignored)."""
+    channels = [float(part) / 255 for part in re.findall(r"[\d.]+", css_colour)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def assert_focus_visible(page: Page, stops: int = 40) -> None:
+    """Press Tab up to `stops` times from the top of the page; fail, naming them, if any
+    element reached shows no focus ring of 2 px and 3:1 contrast."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); }")
+    unseen = []
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        ring = page.evaluate(_FOCUS_RING)
+        if ring is None:
+            break
+        ratio = contrast(ring["color"], ring["behind"])
+        if ring["style"] == "none" or ring["width"] < 2 or ratio < 3:
+            unseen.append(
+                f"{ring['name']}: outline {ring['width']}px {ring['style']} {ring['color']} "
+                f"on {ring['behind']} ({ratio:.1f}:1)"
+            )
+    if unseen:
+        pytest.fail(f"focus not visible at {page.url}:\n" + "\n".join(unseen), pytrace=False)
+
+
+@pytest.fixture
+def focus_check() -> Callable[..., None]:
+    """`focus_check(page)`: fail if Tab reaches an element that does not show it."""
+    return assert_focus_visible
 
 
 # --- a portal for institution-card verification -------------------------------------------
