@@ -39,10 +39,11 @@ class Directory:
     The picker searches on every pause in typing, mostly for two or three characters of a
     name: `LIKE '%診所%'` cannot use an index (pg_trgm needs three characters and more), so
     each search read the whole table, ~4 ms of PostgreSQL. The list is small (the country
-    has some 30,000 institutions: about 15 MB per process) and changes only through imports, so
-    each process keeps it, sorted as the picker lists it, and finds names with `str.find`
-    over one string of all of them; a copy older than INSTITUTION_SEARCH_CACHE_SECONDS is
-    read again.
+    has some 30,000 institutions: about 15 MB per process) and changes seldom (imports, an
+    administrator's edits), so each process keeps it, sorted as the picker lists it, and
+    finds names with `str.find` over one string of all of them; a copy older than
+    INSTITUTION_SEARCH_CACHE_SECONDS is read again, and a full code the copy lacks is looked
+    up in the database (a clinic added a moment ago through another process).
     """
 
     # Between names in `_names`: no name or query contains it (queries are refused with it).
