@@ -140,7 +140,10 @@ def test_status_lookup_too_often_says_to_wait(
     page_problems.expect_console_error(r"status of (404|429) .*/applications/status\)$")
     page.goto(f"{live_server}/applications/status")
     for _ in range(2):
-        look_up(page, "12345678901234", OTHER_NATIONAL_ID)
+        # Each answer is swapped in before the next is typed: "not found" from the first
+        # would already be visible while the second is still on its way.
+        with page.expect_response(f"{live_server}/applications/status"):
+            look_up(page, "12345678901234", OTHER_NATIONAL_ID)
         expect(page.locator("#status-error")).to_be_visible()
     look_up(page, "12345678901234", OTHER_NATIONAL_ID)
     expect(banner(page)).to_contain_text(TOO_MANY)
