@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -16,7 +16,7 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.i18n import init_template_translations
+from portal.i18n import init_template_translations, lazy_gettext
 from portal.localtime import local_date, local_datetime_text
 from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
