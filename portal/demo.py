@@ -24,7 +24,11 @@ DEMO_STAFF_PASSWORD = "Demo*Staff#2026"
 DEMO_ADMIN_USERNAME = "demo.admin"
 DEMO_STAFF = (
     StaffDetails(
-        DEMO_ADMIN_USERNAME, "入口網管理者", "admin@example.org", "B123456780", StaffRole.PORTAL_ADMIN
+        DEMO_ADMIN_USERNAME,
+        "入口網管理者",
+        "admin@example.org",
+        "B123456780",
+        StaffRole.PORTAL_ADMIN,
     ),
     StaffDetails(
         "demo.helpdesk", "系統服務窗口", "helpdesk@example.org", "F131104093", StaffRole.HELP_DESK

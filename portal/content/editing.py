@@ -42,6 +42,14 @@ FIELDS = {
 ORDERED = {ContentKind.FAQ: "topic", ContentKind.GUIDE: "kind", ContentKind.CONTACT: None}
 # Kinds whose items carry files of their own.
 WITH_FILES = (ContentKind.ANNOUNCEMENT, ContentKind.GUIDE, ContentKind.DOWNLOAD)
+# What the audit trail calls each kind's items.
+SUBJECT_TYPES = {
+    ContentKind.ANNOUNCEMENT: "announcement",
+    ContentKind.DOWNLOAD: "download",
+    ContentKind.FAQ: "faq",
+    ContentKind.GUIDE: "guide",
+    ContentKind.CONTACT: "contact",
+}
 ADMIN_PAGE_SIZE = 50
 LAST_ADMIN_PAGE = 10_000
 
@@ -209,7 +217,7 @@ def move(
         other.position = position
     record_event(
         "content.reordered",
-        subject_type=kind.value,
+        subject_type=SUBJECT_TYPES[kind],
         subject_id=item.id,
         origin=origin,
         actor_account_id=actor.id,
@@ -396,7 +404,7 @@ def _saved(
     )
     record_event(
         action,
-        subject_type=kind.value,
+        subject_type=SUBJECT_TYPES[kind],
         subject_id=item.id,
         origin=origin,
         actor_account_id=actor.id,
