@@ -26,8 +26,9 @@ from portal.redirects import safe_next
 from portal.rendering import page_or_fragment
 
 bp = Blueprint("content", __name__, template_folder="templates")
-# When the text of the site map and the policy pages last changed (they live in templates).
-POLICY_PAGES_REVISED = date(2026, 12, 1)
+# When the pages' own text last changed (they live in templates): the date of the site map
+# and the policies, and of a list that has no published item to date it.
+PAGES_REVISED = date(2026, 12, 1)
 
 
 @bp.app_context_processor
@@ -59,7 +60,7 @@ def home():
         "content/home.html",
         pinned=pinned,
         latest=latest,
-        last_updated=services.last_updated(Announcement, now),
+        last_updated=services.last_updated(Announcement, now) or PAGES_REVISED,
     )
 
 
@@ -94,7 +95,7 @@ def announcements():
         after=after,
         chosen=chosen,
         systems=services.systems(),
-        last_updated=services.last_updated(Announcement, now),
+        last_updated=services.last_updated(Announcement, now) or PAGES_REVISED,
     )
 
 
@@ -147,7 +148,7 @@ def downloads_page():
         items=services.download_items(chosen, now),
         chosen=chosen,
         systems=services.systems(),
-        last_updated=services.last_updated(Download, now),
+        last_updated=services.last_updated(Download, now) or PAGES_REVISED,
     )
 
 
@@ -185,7 +186,7 @@ def faq():
         "content/_faq_results.html",
         groups=services.faq_groups(keyword, now),
         keyword=keyword,
-        last_updated=services.last_updated(FaqEntry, now),
+        last_updated=services.last_updated(FaqEntry, now) or PAGES_REVISED,
     )
 
 
@@ -196,7 +197,7 @@ def guide():
     return render_template(
         "content/guide.html",
         pages=services.guide_pages(now),
-        last_updated=services.last_updated(GuidePage, now),
+        last_updated=services.last_updated(GuidePage, now) or PAGES_REVISED,
     )
 
 
@@ -230,26 +231,26 @@ def contact():
     return render_template(
         "content/contact.html",
         windows=services.contact_windows(now),
-        last_updated=services.last_updated(ContactWindow, now),
+        last_updated=services.last_updated(ContactWindow, now) or PAGES_REVISED,
     )
 
 
 @bp.get("/sitemap")
 def sitemap():
     """網站導覽: every public page, and the keys to move around them."""
-    return render_template("content/sitemap.html", last_updated=POLICY_PAGES_REVISED)
+    return render_template("content/sitemap.html", last_updated=PAGES_REVISED)
 
 
 @bp.get("/privacy")
 def privacy():
     """隱私權及資訊安全政策."""
-    return render_template("content/privacy.html", last_updated=POLICY_PAGES_REVISED)
+    return render_template("content/privacy.html", last_updated=PAGES_REVISED)
 
 
 @bp.get("/accessibility")
 def accessibility():
     """無障礙聲明."""
-    return render_template("content/accessibility.html", last_updated=POLICY_PAGES_REVISED)
+    return render_template("content/accessibility.html", last_updated=PAGES_REVISED)
 
 
 @bp.get("/language/<code>")
