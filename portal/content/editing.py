@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin, record_event
@@ -316,7 +317,9 @@ def versions(kind: ContentKind, item_id: int) -> list[ContentVersion]:
 
 def _locked(kind: ContentKind, item_id: int, expected_version: int | None = None):
     model = MODELS[kind]
-    item = db.session.scalar(for_update(select(model).where(model.id == item_id)))
+    # Without the joined loads: PostgreSQL refuses FOR UPDATE on an outer join's nullable side.
+    statement = select(model).where(model.id == item_id).options(lazyload("*"))
+    item = db.session.scalar(for_update(statement))
     if item is None:
         raise NotInScope()
     if expected_version is not None and item.version != expected_version:
