@@ -24,12 +24,12 @@ KIND = "<any(announcement, download, faq, guide, contact):kind>"
 def _form(kind: ContentKind, **kwargs) -> ItemForm:
     form = FORMS[kind](**kwargs)
     if hasattr(form, "set_systems"):
-        form.set_systems(services.systems())
+        form.set_systems(services.systems().offered)
     return form
 
 
 def _systems() -> dict[str, int]:
-    return {subsystem.code: subsystem.id for subsystem in services.systems()}
+    return {subsystem.code: subsystem.id for subsystem in services.systems().offered}
 
 
 @bp.get("")
@@ -183,7 +183,7 @@ def _preview(kind: ContentKind, form: ItemForm, item=None, status: int = 200):
 
 def _preview_item(kind: ContentKind, form: ItemForm, item) -> SimpleNamespace:
     values = form.values(_systems())
-    subsystems = {s.id: s for s in services.systems()}
+    subsystems = {s.id: s for s in services.systems().offered}
     now = utcnow()
     return SimpleNamespace(
         **values,

@@ -54,6 +54,13 @@ STATE_LABELS = {
     "published": _l("上架中"),
     "expired": _l("已下架"),
 }
+
+
+def translated(table: dict) -> dict:
+    """A table's labels translated once, for a page that shows them on every row."""
+    return {key: str(label) for key, label in table.items()}
+
+
 # Where no subsystem is named: the portal itself, for everyone.
 ALL_SYSTEMS = _l("單一入口（共通）")
 # What each saved version was (editing.py's actions, without "content.").

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Row, Select, bindparam, select, tuple_
 
 from portal.content import downloads
 from portal.content.files import type_label
@@ -88,18 +88,32 @@ class ListPosition:
         return cls(pinned == "1", parsed, int(number))
 
 
+# What a line of the list shows: read as plain rows, not as objects with loaded relations,
+# the list being the site's busiest page.
+LISTED = (
+    Announcement.id,
+    Announcement.title,
+    Announcement.category,
+    Announcement.subsystem_id,
+    Announcement.pinned,
+    Announcement.publish_at,
+)
+NOW = bindparam("now")
+
+
 def announcements(
     chosen: Filter, now: datetime, after: ListPosition | None = None
-) -> tuple[list[Announcement], ListPosition | None]:
+) -> tuple[list[Row], ListPosition | None]:
     """One page of published announcements, pinned first, then newest; and where it ends
-    if more follow."""
-    statement = _filtered(select(Announcement).where(Announcement.visible_at(now)), chosen)
+    if more follow. Each row has the LISTED columns."""
+    statement = _filtered(_VISIBLE_LISTED, chosen)
     if after is not None:
         statement = statement.where(
             tuple_(Announcement.pinned, Announcement.publish_at, Announcement.id)
             < tuple_(after.pinned, after.publish_at, after.id)
         )
-    rows = list(db.session.scalars(_in_list_order(statement).limit(PAGE_SIZE + 1)))
+    statement = _in_list_order(statement).limit(PAGE_SIZE + 1)
+    rows = list(db.session.execute(statement, {"now": now}))
     following = None
     if len(rows) > PAGE_SIZE:
         last = rows[PAGE_SIZE - 1]
@@ -135,12 +149,10 @@ def _of_system(statement: Select, column, system: str) -> Select:
     return statement
 
 
-def home_announcements(now: datetime) -> tuple[list[Announcement], list[Announcement]]:
+def home_announcements(now: datetime) -> tuple[list[Row], list[Row]]:
     """For the home page: the pinned announcements, and the latest of the others."""
-    visible = select(Announcement).where(Announcement.visible_at(now))
-    pinned = _in_list_order(visible.where(Announcement.pinned)).limit(HOME_PINNED)
-    latest = _in_list_order(visible.where(Announcement.pinned.is_(False))).limit(HOME_LATEST)
-    return list(db.session.scalars(pinned)), list(db.session.scalars(latest))
+    pinned = db.session.execute(_HOME_PINNED, {"now": now})
+    return list(pinned), list(db.session.execute(_HOME_LATEST, {"now": now}))
 
 
 def feed_announcements(now: datetime) -> list[Announcement]:
@@ -168,13 +180,7 @@ def _visible(model, item_id: int, now: datetime):
 
 def last_updated(model, now: datetime) -> datetime | None:
     """When the newest change to a published item of this kind was made (the page's date)."""
-    statement = (
-        select(model.updated_at)
-        .where(model.visible_at(now))
-        .order_by(model.updated_at.desc())
-        .limit(1)
-    )
-    return db.session.scalar(statement)
+    return db.session.scalar(_LAST_UPDATED[model], {"now": now})
 
 
 def attachment(announcement_id: int, file_id: int, now: datetime) -> ContentFile:
@@ -280,7 +286,34 @@ def contact_windows(now: datetime) -> list[ContactWindow]:
     return list(db.session.scalars(statement))
 
 
-def systems() -> list[Subsystem]:
-    """The subsystems a list can be narrowed to (active ones, in display order)."""
-    statement = select(Subsystem).where(Subsystem.active)
-    return list(db.session.scalars(statement.order_by(Subsystem.sort_order, Subsystem.id)))
+@dataclass(frozen=True)
+class Systems:
+    """The subsystems, read once for a page: those a list can be narrowed to (active, in
+    display order), and every one's name by id for the lists' 系統 column."""
+
+    offered: list[Row]
+    names: dict[int, str]
+
+
+def systems() -> Systems:
+    """The subsystems for the lists' filter and their 系統 column (one query)."""
+    rows = list(db.session.execute(_SYSTEMS))
+    return Systems([row for row in rows if row.active], {row.id: row.name for row in rows})
+
+
+# Built once: the busiest pages' statements, their time a bound parameter.
+_VISIBLE_LISTED = select(*LISTED).where(Announcement.visible_at(NOW))
+_HOME_PINNED = _in_list_order(_VISIBLE_LISTED.where(Announcement.pinned)).limit(HOME_PINNED)
+_HOME_LATEST = _in_list_order(_VISIBLE_LISTED.where(Announcement.pinned.is_(False))).limit(
+    HOME_LATEST
+)
+_LAST_UPDATED = {
+    model: select(model.updated_at)
+    .where(model.visible_at(NOW))
+    .order_by(model.updated_at.desc())
+    .limit(1)
+    for model in (Announcement, Download, FaqEntry, GuidePage, ContactWindow)
+}
+_SYSTEMS = select(Subsystem.id, Subsystem.code, Subsystem.name, Subsystem.active).order_by(
+    Subsystem.sort_order, Subsystem.id
+)

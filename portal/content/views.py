@@ -60,6 +60,7 @@ def home():
         "content/home.html",
         pinned=pinned,
         latest=latest,
+        category_names=labels.translated(labels.ANNOUNCEMENT_CATEGORY_LABELS),
         last_updated=services.last_updated(Announcement, now) or PAGES_REVISED,
     )
 
@@ -95,6 +96,7 @@ def announcements():
         after=after,
         chosen=chosen,
         systems=services.systems(),
+        category_names=labels.translated(labels.ANNOUNCEMENT_CATEGORY_LABELS),
         last_updated=services.last_updated(Announcement, now) or PAGES_REVISED,
     )
 

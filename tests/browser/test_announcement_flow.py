@@ -59,10 +59,13 @@ def test_publish_an_announcement_and_a_visitor_downloads_its_attachment(
     page.get_by_role("link", name="新增公告").click()
 
     # Refused without a title: the message next to the field, the text kept.
-    page.get_by_label("內容（Markdown）").fill("系統**照常**運作。\n\n- 紙本審核順延\n- 機構卡驗證不受影響")
+    page.get_by_label("內容（Markdown）").fill(
+        "系統**照常**運作。\n\n- 紙本審核順延\n- 機構卡驗證不受影響"
+    )
     page_problems.expect_console_error(r"status of 422 .*/announcement/new\)$")
     page.get_by_role("button", name="儲存").click()
     expect(page.locator("#title-error")).to_have_text("請輸入標題。")
+    shoot(page, artifacts, "content-admin-refused")
     expect(page.get_by_label("內容（Markdown）")).to_have_value(
         "系統**照常**運作。\n\n- 紙本審核順延\n- 機構卡驗證不受影響"
     )
@@ -85,6 +88,12 @@ def test_publish_an_announcement_and_a_visitor_downloads_its_attachment(
     page.get_by_role("button", name="立即上架").click()
     expect(page.locator("#item-state")).to_have_text("上架中")
     shoot(page, artifacts, "content-admin-edit")
+    page.get_by_role("link", name="版本紀錄").click()
+    expect(page.locator("section.version")).to_have_count(3)
+    shoot(page, artifacts, "content-admin-history")
+    page.goto(f"{live_server}/admin/content/announcement")
+    expect(page.locator("#content-items")).to_contain_text(TITLE)
+    shoot(page, artifacts, "content-admin-list")
 
     visitor = second_page
     visitor.goto(f"{live_server}/")
@@ -92,7 +101,9 @@ def test_publish_an_announcement_and_a_visitor_downloads_its_attachment(
     visitor.locator("#public-nav").get_by_role("link", name="公告事項").click()
     visitor.get_by_label("關鍵字").fill("颱風")
     visitor.get_by_role("button", name="查詢").click()
-    expect(visitor).to_have_url(f"{live_server}/announcements?category=&system=&q=%E9%A2%B1%E9%A2%A8")
+    expect(visitor).to_have_url(
+        f"{live_server}/announcements?category=&system=&q=%E9%A2%B1%E9%A2%A8"
+    )
     rows = visitor.locator("#announcement-table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("系統公告")

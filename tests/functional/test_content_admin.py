@@ -62,7 +62,9 @@ def announcement_form(client, **values) -> dict:
 
 
 def create_announcement(client, **values) -> Announcement:
-    response = client.post("/admin/content/announcement/new", data=announcement_form(client, **values))
+    response = client.post(
+        "/admin/content/announcement/new", data=announcement_form(client, **values)
+    )
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     item_id = int(re.search(r"/announcement/(\d+)$", response.headers["Location"]).group(1))
     return client.application.extensions["sqlalchemy"].session.get(Announcement, item_id)
@@ -144,7 +146,9 @@ def test_schedule_publish_edit_and_take_down(client, admin, db_session):
     assert text_of(page, "item-state") == "排程中"
     assert client.get(f"/announcements/{item.id}").status_code == 404
 
-    client.post(f"/admin/content/announcement/{item.id}/publish", data={"csrf_token": token(client)})
+    client.post(
+        f"/admin/content/announcement/{item.id}/publish", data={"csrf_token": token(client)}
+    )
     assert client.get(f"/announcements/{item.id}").status_code == 200
 
     db_session.refresh(item)
@@ -154,9 +158,13 @@ def test_schedule_publish_edit_and_take_down(client, admin, db_session):
     assert saved.status_code == 303
     assert "系統維護通知（更新）" in client.get(f"/announcements/{item.id}").get_data(as_text=True)
 
-    client.post(f"/admin/content/announcement/{item.id}/unpublish", data={"csrf_token": token(client)})
+    client.post(
+        f"/admin/content/announcement/{item.id}/unpublish", data={"csrf_token": token(client)}
+    )
     assert client.get(f"/announcements/{item.id}").status_code == 404
-    actions = [v.action for v in db_session.scalars(select(ContentVersion).order_by(ContentVersion.number))]
+    actions = [
+        v.action for v in db_session.scalars(select(ContentVersion).order_by(ContentVersion.number))
+    ]
     assert actions == ["created", "published", "updated", "unpublished"]
     for action in ("content.published", "content.updated", "content.unpublished"):
         assert len(events(db_session, action)) == 1
@@ -192,7 +200,10 @@ def test_attachments_are_checked_by_content_and_keep_their_chinese_names(
 ):
     item = create_announcement(client)
     upload = f"/admin/content/announcement/{item.id}/files"
-    fake = {"csrf_token": token(client), "attachment": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "說明.pdf")}
+    fake = {
+        "csrf_token": token(client),
+        "attachment": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "說明.pdf"),
+    }
     refused = client.post(upload, data=fake, content_type="multipart/form-data")
     assert refused.status_code == 422
     assert "只接受" in text_of(refused.get_data(as_text=True), "upload-file-error")
@@ -204,7 +215,9 @@ def test_attachments_are_checked_by_content_and_keep_their_chinese_names(
     assert [path.name for path in on_disk] == [stored.stored_name]
     assert "維護說明" not in stored.stored_name
 
-    client.post(f"/admin/content/announcement/{item.id}/publish", data={"csrf_token": token(client)})
+    client.post(
+        f"/admin/content/announcement/{item.id}/publish", data={"csrf_token": token(client)}
+    )
     page = client.get(f"/announcements/{item.id}").get_data(as_text=True)
     link = re.search(r'href="(/announcements/\d+/files/\d+)"', page).group(1)
     download = client.get(link)
@@ -227,7 +240,10 @@ def test_a_file_too_large_is_refused_before_anything_is_stored(client, admin, db
     item = create_announcement(client)
     app.config["CONTENT_UPLOAD_MAX_BYTES"], saved = 1024, app.config["CONTENT_UPLOAD_MAX_BYTES"]
     try:
-        data = {"csrf_token": token(client), "attachment": (io.BytesIO(PDF + b"0" * 2048), "大.pdf")}
+        data = {
+            "csrf_token": token(client),
+            "attachment": (io.BytesIO(PDF + b"0" * 2048), "大.pdf"),
+        }
         refused = client.post(
             f"/admin/content/announcement/{item.id}/files",
             data=data,
@@ -244,11 +260,15 @@ def test_delete_keeps_the_history(client, admin, db_session, uploads):
     item_id = item.id
     data = {"csrf_token": token(client), "attachment": (io.BytesIO(PNG), "圖.png")}
     client.post(
-        f"/admin/content/announcement/{item_id}/files", data=data, content_type="multipart/form-data"
+        f"/admin/content/announcement/{item_id}/files",
+        data=data,
+        content_type="multipart/form-data",
     )
     confirm = client.get(f"/admin/content/announcement/{item_id}/delete").get_data(as_text=True)
     assert "確認刪除" in confirm
-    done = client.post(f"/admin/content/announcement/{item_id}/delete", data={"csrf_token": token(client)})
+    done = client.post(
+        f"/admin/content/announcement/{item_id}/delete", data={"csrf_token": token(client)}
+    )
     assert done.status_code == 303
     db_session.expire_all()
     assert db_session.get(Announcement, item_id) is None
@@ -261,13 +281,19 @@ def test_delete_keeps_the_history(client, admin, db_session, uploads):
 
 def test_built_in_downloads_are_taken_down_not_deleted(client, admin, db_session):
     blank = db_session.scalar(select(Download).where(Download.builtin_key == "manager-change-form"))
-    refused = client.post(f"/admin/content/download/{blank.id}/delete", data={"csrf_token": token(client)})
+    refused = client.post(
+        f"/admin/content/download/{blank.id}/delete", data={"csrf_token": token(client)}
+    )
     assert refused.status_code == 303
     assert db_session.get(Download, blank.id) is not None
     client.post(f"/admin/content/download/{blank.id}/unpublish", data={"csrf_token": token(client)})
-    assert "管理者帳號申請、異動表" not in text_of(client.get("/downloads").get_data(as_text=True), "download-results")
+    assert "管理者帳號申請、異動表" not in text_of(
+        client.get("/downloads").get_data(as_text=True), "download-results"
+    )
     client.post(f"/admin/content/download/{blank.id}/publish", data={"csrf_token": token(client)})
-    assert "管理者帳號申請、異動表" in text_of(client.get("/downloads").get_data(as_text=True), "download-results")
+    assert "管理者帳號申請、異動表" in text_of(
+        client.get("/downloads").get_data(as_text=True), "download-results"
+    )
 
 
 def test_an_uploaded_download_replaces_its_file(client, admin, db_session, uploads):
@@ -281,12 +307,16 @@ def test_an_uploaded_download_replaces_its_file(client, admin, db_session, uploa
         "unpublish_at": "",
         "attachment": (io.BytesIO(PDF), "戒菸系統操作手冊.pdf"),
     }
-    created = client.post("/admin/content/download/new", data=data, content_type="multipart/form-data")
+    created = client.post(
+        "/admin/content/download/new", data=data, content_type="multipart/form-data"
+    )
     assert created.status_code == 303
     item = db_session.scalar(select(Download).where(Download.title == "操作手冊"))
     assert item.subsystem.code == "cessation" and item.file.original_name == "戒菸系統操作手冊.pdf"
     newer = {"csrf_token": token(client), "attachment": (io.BytesIO(PNG), "新版.png")}
-    client.post(f"/admin/content/download/{item.id}/files", data=newer, content_type="multipart/form-data")
+    client.post(
+        f"/admin/content/download/{item.id}/files", data=newer, content_type="multipart/form-data"
+    )
     db_session.expire_all()
     assert db_session.get(Download, item.id).file.original_name == "新版.png"
     assert db_session.scalar(select(func.count()).select_from(ContentFile)) == 1
@@ -304,7 +334,9 @@ def test_questions_are_reordered_within_their_topic(client, admin, db_session):
         }
         assert client.post("/admin/content/faq/new", data=data).status_code == 303
     third = db_session.scalar(select(FaqEntry).where(FaqEntry.question == "第三題"))
-    client.post(f"/admin/content/faq/{third.id}/move", data={"csrf_token": token(client), "direction": "up"})
+    client.post(
+        f"/admin/content/faq/{third.id}/move", data={"csrf_token": token(client), "direction": "up"}
+    )
     order = [e.question for e in db_session.scalars(select(FaqEntry).order_by(FaqEntry.position))]
     assert order == ["第一題", "第三題", "第二題"]
     page = client.get("/faq").get_data(as_text=True)

@@ -16,7 +16,9 @@ from tests.functional.auth_helpers import login_staff
 from tests.functional.helpers import csrf_token
 
 TITLE = '<img src=x onerror=alert("t")>"公告"'
-BODY = "<script>alert('b')</script>\n\n[點我](javascript:alert('l'))\n\n<img src=x onerror=alert(1)>"
+BODY = (
+    "<script>alert('b')</script>\n\n[點我](javascript:alert('l'))\n\n<img src=x onerror=alert(1)>"
+)
 NAMES = {
     "rtl": "\u202egpj.exe.pdf",
     "crlf": "a\r\nContent-Type: text/html.pdf",

@@ -171,7 +171,9 @@ def _content(db_session, uploads) -> dict[str, list[int]]:
     db_session.add_all(files)
     db_session.flush()
     db_session.add(
-        Download(title="手冊", category=DownloadCategory.MANUAL, file_id=CONTENT_ID + 3, **published)
+        Download(
+            title="手冊", category=DownloadCategory.MANUAL, file_id=CONTENT_ID + 3, **published
+        )
     )
     db_session.flush()
     return {

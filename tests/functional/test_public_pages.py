@@ -154,7 +154,9 @@ def test_the_filter_form_answers_htmx_with_the_results_only(client, db_session):
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="announcement-results"')
     assert "HX-Request" in response.headers["Vary"]
-    restored = client.get("/announcements?q=找得到", headers={**HX, "HX-History-Restore-Request": "true"})
+    restored = client.get(
+        "/announcements?q=找得到", headers={**HX, "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in restored.get_data(as_text=True)
 
 
@@ -247,7 +249,9 @@ def test_downloads_list_the_blank_form_with_its_facts(client, db_session):
     assert hashlib.sha256(pdf).hexdigest() in row
     assert f"{len(pdf) / 1024:.1f} KB" in row
     response = client.get(f"/downloads/{blank.id}/file")
-    assert response.data == pdf and response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.data == pdf and response.headers["Content-Disposition"].startswith(
+        "attachment;"
+    )
 
 
 def test_the_card_helper_is_listed_and_offered_once_built(client, db_session, app, tmp_path):
@@ -336,7 +340,13 @@ def test_contact_windows(client, db_session):
     )
     db_session.flush()
     table = text_of(client.get("/contact").get_data(as_text=True), "contact-table")
-    for words in ("系統服務窗口", "林小姐", "(02) 2522-0888", "help@hpa.example.gov.tw", "週一至週五"):
+    for words in (
+        "系統服務窗口",
+        "林小姐",
+        "(02) 2522-0888",
+        "help@hpa.example.gov.tw",
+        "週一至週五",
+    ):
         assert words in table
 
 

@@ -18,6 +18,7 @@ class Elements(HTMLParser):
     def handle_starttag(self, tag, attrs) -> None:
         self.found.append((tag, dict(attrs)))
 
+
 HOSTILE = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
