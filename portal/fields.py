@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, StopValidation
 
+from portal.i18n import wtforms_translations
 from portal.identity import identifiers
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -45,6 +46,10 @@ class PortalForm(FlaskForm):
     """
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages, read once per language (Flask-WTF reads them per request)."""
+            return wtforms_translations()
+
         def wrap_formdata(self, form, formdata):
             """The posted form's text fields only, when the view gives no data of its own."""
             wrapped = super().wrap_formdata(form, formdata)
