@@ -90,9 +90,12 @@ def test_the_current_page_is_marked_in_the_navigation(client, db_session, path, 
 
 
 def test_the_english_chrome(client, db_session):
+    announcement("系統上線", utcnow())
     client.get("/language/en")
     html = client.get("/announcements").get_data(as_text=True)
     assert 'lang="en"' in html and "You are here" in html and "Announcements" in html
+    assert "System notice" in text_of(html, "announcement-table")
+    assert "System notice" in text_of(client.get("/").get_data(as_text=True), "home-announcements")
 
 
 def test_announcements_pinned_first_then_newest_with_their_columns(client, db_session):
