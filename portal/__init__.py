@@ -17,7 +17,7 @@ from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.i18n import init_template_translations, lazy_gettext
-from portal.localtime import local_date, local_datetime_text
+from portal.localtime import local_date, local_datetime_text, local_day_text
 from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
@@ -190,6 +190,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.changes.views import bp as changes_bp
+    from portal.content.admin_views import bp as content_admin_bp
     from portal.content.views import bp as content_bp
     from portal.institutions.views import bp as institutions_bp
     from portal.manager.views import bp as manager_bp
@@ -210,7 +211,9 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         verification_bp,
         review_bp,
+        content_admin_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
     app.add_template_filter(local_datetime_text, "local_datetime")
+    app.add_template_filter(local_day_text, "day")
