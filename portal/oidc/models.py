@@ -248,9 +248,11 @@ class OidcToken(db.Model, TokenMixin):
         """Whether the token was revoked (sign-out, deactivation, reuse, revoked access)."""
         return self.revoked_at is not None
 
-    def get_user(self) -> Account:
-        """The person."""
-        return self.account
+    def get_user(self):
+        """The person, as Authlib's "user" (portal.oidc.tokens.Person)."""
+        from portal.oidc.tokens import Person
+
+        return Person(self.account, self.client.may_receive_national_id)
 
     def get_client(self) -> OidcClient:
         """The client."""
