@@ -106,7 +106,10 @@ def ask_for_access(
 def withdraw_request(account: Account, request_id: int, origin: Origin) -> str:
     """Withdraw one of the person's own requests still waiting; commits; the subsystem name."""
     item = db.session.scalar(
-        for_update(select(SubsystemRequest).where(SubsystemRequest.id == request_id))
+        for_update(
+            select(SubsystemRequest).where(SubsystemRequest.id == request_id),
+            of=SubsystemRequest,
+        )
     )
     if item is None or item.account_id != account.id:
         raise NotInScope()
