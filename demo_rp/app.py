@@ -118,6 +118,7 @@ def _routes(app: Flask, portal, ended: EndedSessions) -> None:
             ), 400
         claims = token["userinfo"]
         info = portal.userinfo(token=token)
+        target = session.get("target") or "/"
         session.clear()
         session["user"] = {
             "sub": claims["sub"],
@@ -132,7 +133,7 @@ def _routes(app: Flask, portal, ended: EndedSessions) -> None:
             "signed_in_at": time.time(),
         }
         session["id_token"] = token["id_token"]
-        return redirect(session.pop("target", None) or "/")
+        return redirect(target)
 
     @app.post("/logout")
     def logout():

@@ -63,6 +63,10 @@ def authorize(account: Account | None) -> Outcome:
         grant = server.get_consent_grant(end_user=account)
     except OAuth2Error as error:
         return Outcome(response=error_response(error))
+    except ValueError:
+        # Authlib cannot even word its error (a parameter with characters an error
+        # description may not carry): a request no relying party sent; the page says so.
+        return Outcome()
     client: OidcClient = grant.client
     allow_form_action_to(client.redirect_uri_list)
     payload = grant.request.payload

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.fields import PortalForm
 
@@ -17,7 +17,13 @@ class ClientForm(PortalForm):
 
     client_id = StringField(
         _l("用戶端代碼（client_id）"),
-        validators=[DataRequired(_l("請填寫用戶端代碼。")), Length(max=64)],
+        validators=[
+            DataRequired(_l("請填寫用戶端代碼。")),
+            Regexp(
+                r"^[a-z0-9][a-z0-9._-]{2,63}$",
+                message=_l("用戶端代碼限 3–64 個小寫英文字母、數字與 . _ -，且以字母或數字開頭。"),
+            ),
+        ],
     )
     name = StringField(_l("名稱"), validators=[DataRequired(_l("請填寫名稱。")), Length(max=100)])
     subsystem_code = SelectField(_l("子系統"), choices=[])

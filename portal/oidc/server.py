@@ -144,7 +144,9 @@ class OpenIDCode(oidc_core.OpenIDCode):
         return found
 
     def exists_nonce(self, nonce, request):
-        """A nonce this client already used is a replay."""
+        """A nonce this client already used is a replay; one longer than we keep is refused."""
+        if len(nonce) > tokens.NONCE_MAX:
+            raise InvalidRequestError(f"'nonce' is longer than {tokens.NONCE_MAX} characters.")
         return tokens.nonce_used(request.payload.client_id, nonce)
 
     def generate_user_info(self, user, scope):

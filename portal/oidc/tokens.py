@@ -22,6 +22,8 @@ from portal.extensions import db
 from portal.oidc.models import OidcAuthorizationCode, OidcClient, OidcLogin, OidcToken
 
 CODE_SECONDS = 60
+# The longest nonce kept with a code (the column's length).
+NONCE_MAX = 200
 
 
 @dataclass(frozen=True)
