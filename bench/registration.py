@@ -73,6 +73,7 @@ def page_rows(server: Server, workdir: Path) -> list[report.Row]:
     # request costs without waiting behind 31 others.
     plan: list[tuple[scenarios.Scenario, report.Judge, int]] = [
         (scenarios.register_page(), report.share_of(floor), CONNECTIONS),
+        *((page, report.share_of(floor), CONNECTIONS) for page in scenarios.visitor_pages()),
         (meter.typing(scenarios.METER_DEBOUNCE_MS), report.p95_at_most(), CONNECTIONS),
         (meter, report.capacity_info(), CONNECTIONS),
         (meter, report.p95_info(), 1),

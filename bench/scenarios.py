@@ -96,6 +96,22 @@ def register_page() -> Scenario:
     return Scenario("GET /register", [Request("GET", "/register", {})], 'name="username"')
 
 
+# The other pages a new visitor opens, each with a text that only its full page shows.
+VISITOR_PAGES = (
+    ("/", "main-nav"),
+    ("/login", 'name="password"'),
+    ("/password/forgot", 'name="email"'),
+    ("/applications/status", 'name="national_id"'),
+)
+
+
+def visitor_pages() -> list[Scenario]:
+    """GET of each page in VISITOR_PAGES by a new visitor (no cookie), like the form's."""
+    return [
+        Scenario(f"GET {path}", [Request("GET", path, {})], text) for path, text in VISITOR_PAGES
+    ]
+
+
 def password_meter(session: BrowserSession) -> Scenario:
     """The live meter, as htmx posts it while the person types."""
     requests = [

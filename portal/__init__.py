@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -16,12 +16,15 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from portal.i18n import init_template_translations, lazy_gettext
 from portal.localtime import local_date, local_datetime_text
 from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
+from portal.templating import init_templating
+from portal.widgets import use_fast_html_params
 
 SECRET_SETTINGS = ("SECRET_KEY", "ID_ENCRYPTION_KEYS", "ID_HASH_KEY")
 
@@ -159,6 +162,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    init_template_translations(app)
+    use_fast_html_params()
+    init_templating(app)
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

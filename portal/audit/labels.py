@@ -7,10 +7,9 @@ code to check); an action missing from the table is shown by its code.
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 
 ACTION_LABELS = {
     "application.submitted": _l("送出帳號申請"),

@@ -1,12 +1,12 @@
 """子系統用戶端: a portal administrator registers subsystems as relying parties."""
 
 from flask import Blueprint, render_template, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal.accounts.models import StaffRole
 from portal.authz import staff_required
+from portal.i18n import gettext as _
 from portal.oidc import clients
 from portal.oidc.forms import ClientForm, lines
 from portal.rendering import request_origin

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import Account
@@ -13,6 +12,7 @@ from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.errors import DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.oidc.access import Access, access_to
 from portal.oidc.models import OidcClient
 from portal.oidc.secrets import new_secret

@@ -1,10 +1,10 @@
 """The portal administrator's form for a subsystem's relying party."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from portal.fields import PortalForm
+from portal.i18n import lazy_gettext as _l
 
 
 def lines(text: str | None) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """E-mails to a person about their access to a subsystem: every decision on it."""
 
 from flask import render_template
-from flask_babel import gettext as _
 
+from portal.i18n import gettext as _
 from portal.mail import external_url, send_mail
 from portal.subsystems.models import RequestState, SubsystemRequest
 

@@ -9,7 +9,6 @@ signs them out of that subsystem at once (portal.oidc.logout).
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.models import Account
@@ -17,6 +16,7 @@ from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.locking import for_update
 from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
 

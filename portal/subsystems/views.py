@@ -1,8 +1,6 @@
 """子系統權限審核 for a subsystem's administrators, and 我的子系統 for everyone signed in."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -10,6 +8,8 @@ from portal.accounts.models import StaffRole
 from portal.authz import staff_required
 from portal.db_types import parse_id
 from portal.extensions import db
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.oidc.clients import opening_address
 from portal.redirects import safe_next
 from portal.registration.progress import REQUEST_STATE_LABELS
