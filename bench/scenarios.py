@@ -259,3 +259,21 @@ def check(server: Server, scenario: Scenario, sample: int = 5) -> int:
                 f"without {scenario.expect!r}:\n{body[:500]}"
             )
     return len(scenario.requests[:sample])
+
+
+def home_page() -> Scenario:
+    """The front page for a new visitor: the pinned and latest announcements."""
+    return Scenario("GET /", [Request("GET", "/", {})], 'id="home-announcements"')
+
+
+def announcements_page() -> Scenario:
+    """公告事項 for a new visitor: the first page of the list, pinned first."""
+    return Scenario(
+        "GET /announcements", [Request("GET", "/announcements", {})], 'id="announcement-table"'
+    )
+
+
+def announcement_search(keywords: list[str]) -> Scenario:
+    """公告事項 narrowed by a keyword, as the filter form sends it (HTMX, results only)."""
+    requests = [Request("GET", f"/announcements?q={quote(keyword)}", HTMX) for keyword in keywords]
+    return Scenario("GET /announcements?q=… (HTMX)", requests, 'id="announcement-results"')

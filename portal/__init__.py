@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -16,8 +16,8 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.i18n import init_template_translations
-from portal.localtime import local_date, local_datetime_text
+from portal.i18n import init_template_translations, lazy_gettext
+from portal.localtime import local_date, local_datetime_text, local_day_text
 from portal.outbox.senders import SENDERS
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
@@ -60,6 +60,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     _init_extensions(app)
     _register_blueprints(app)
+    from portal.oidc.server import init_provider
+
+    init_provider(app)
     register_error_pages(app)
     init_security_headers(app)
 
@@ -193,12 +196,16 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.changes.views import bp as changes_bp
+    from portal.content.admin_views import bp as content_admin_bp
     from portal.content.views import bp as content_bp
     from portal.institutions.views import bp as institutions_bp
     from portal.manager.views import bp as manager_bp
+    from portal.oidc.admin_views import bp as oidc_admin_bp
+    from portal.oidc.views import bp as oidc_bp
     from portal.registration.views import bp as registration_bp
     from portal.review.views import bp as review_bp
     from portal.subsystems.views import bp as subsystems_bp
+    from portal.subsystems.views import mine_bp as my_subsystems_bp
     from portal.verification.views import bp as verification_bp
 
     for blueprint in (
@@ -210,13 +217,18 @@ def _register_blueprints(app: Flask) -> None:
         manager_bp,
         changes_bp,
         subsystems_bp,
+        my_subsystems_bp,
+        oidc_bp,
+        oidc_admin_bp,
         admin_bp,
         admin_institutions_bp,
         admin_subsystems_bp,
         admin_calendar_bp,
         verification_bp,
         review_bp,
+        content_admin_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
     app.add_template_filter(local_datetime_text, "local_datetime")
+    app.add_template_filter(local_day_text, "day")

@@ -172,6 +172,15 @@ class Config:
     # Upload attempts per address, accepted or refused: each costs seconds of checks.
     RATELIMIT_SCAN_UPLOAD = env_str("RATELIMIT_SCAN_UPLOAD", "20 per hour")
 
+    # The public site's files (announcement attachments, guide pictures, downloads): kept
+    # like scans, outside the web root; the largest file an administrator may upload.
+    CONTENT_UPLOAD_DIR = env_str(
+        "CONTENT_UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads" / "content")
+    )
+    CONTENT_UPLOAD_MAX_BYTES = env_int("CONTENT_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+    # Where the build leaves the files 下載專區 offers as built-in (card-helper.zip).
+    BUILT_DOWNLOADS_DIR = env_str("BUILT_DOWNLOADS_DIR", str(PROJECT_ROOT / "build" / "downloads"))
+
     # Seconds each process searches its in-memory copy of the institution list before
     # reading it again (institutions/services.Directory; a code not in the copy is looked up).
     INSTITUTION_SEARCH_CACHE_SECONDS = env_int("INSTITUTION_SEARCH_CACHE_SECONDS", 60)
@@ -193,6 +202,17 @@ class Config:
     # starting with "." admits its subdomains. Unset, production serves only the host of
     # EXTERNAL_BASE_URL, and development and tests serve any.
     TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
+
+    # The OpenID Connect provider: access tokens live OIDC_ACCESS_TOKEN_SECONDS (10 min),
+    # refresh tokens (rotated at each use) OIDC_REFRESH_TOKEN_HOURS, as long as a portal
+    # session at most; a retired signing key stays in the JWKS OIDC_KEY_RETIRE_HOURS after a
+    # rotation; a subsystem's back-channel logout endpoint gets this many seconds to answer.
+    OIDC_ACCESS_TOKEN_SECONDS = env_int("OIDC_ACCESS_TOKEN_SECONDS", 600)
+    OIDC_REFRESH_TOKEN_HOURS = env_int("OIDC_REFRESH_TOKEN_HOURS", 12)
+    OIDC_KEY_RETIRE_HOURS = env_int("OIDC_KEY_RETIRE_HOURS", 24)
+    OIDC_BACKCHANNEL_TIMEOUT_SECONDS = env_int("OIDC_BACKCHANNEL_TIMEOUT_SECONDS", 5)
+    # Subsystems' addresses must be https, except on the local machine, unless this is on.
+    OIDC_ALLOW_HTTP_CLIENTS = env_bool("OIDC_ALLOW_HTTP_CLIENTS", False)
 
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False

@@ -10,11 +10,11 @@ that day; the administrator sees them before saving.
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.changes.models import ChangeState, ManagerChange
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_date
 from portal.registration.models import Application, ApplicationState

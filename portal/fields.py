@@ -7,8 +7,6 @@ each once keeps the rules and the Traditional Chinese messages identical everywh
 import re
 
 from flask import request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -20,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, StopValidation
 
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.i18n import wtforms_translations
 from portal.identity import identifiers
 

@@ -12,6 +12,7 @@ keeps working because the remembered catalogue is tied to the locale it was foun
 from babel import support
 from flask import Flask, g
 from flask_babel import get_locale, get_translations
+from flask_babel.speaklater import LazyString
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -21,14 +22,42 @@ _WTFORMS_CATALOGUES: dict[str, object] = {}
 
 
 def current_translations():
-    """The request's catalogue: Flask-Babel's, looked up once per request and locale."""
-    locale = get_locale()
-    remembered = g.get("_portal_translations")
-    if remembered is not None and remembered[0] is locale:
-        return remembered[1]
+    """The request's catalogue: Flask-Babel's, looked up once per request and locale.
+
+    It is kept beside Flask-Babel's own per-request state, next to the locale it was found
+    for: `force_locale` replaces that locale, so the catalogue is found again. Should a
+    Flask-Babel release keep its state elsewhere, every call simply asks Flask-Babel.
+    """
+    try:
+        state = g._flask_babel
+        locale, translations = state.portal_translations
+        if locale is state.babel_locale:
+            return translations
+    except (AttributeError, RuntimeError):  # nothing remembered yet, or no app context
+        pass
     translations = get_translations()
-    g._portal_translations = (locale, translations)
+    if g:
+        state = getattr(g, "_flask_babel", None)
+        if state is not None:
+            state.portal_translations = (get_locale(), translations)
     return translations
+
+
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's `gettext`, through the request's remembered catalogue."""
+    text = current_translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    """Flask-Babel's `ngettext`, through the request's remembered catalogue."""
+    variables.setdefault("num", num)
+    return current_translations().ungettext(singular, plural, num) % variables
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """Flask-Babel's `lazy_gettext`: translated when shown, in the language of that request."""
+    return LazyString(gettext, string, **variables)
 
 
 class _RequestCatalogue:

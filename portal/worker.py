@@ -1,7 +1,8 @@
 """The worker: the process beside the web server that does what no request should wait for.
 
-Today that is delivering the outbox. `flask worker` runs `run` until SIGTERM or SIGINT;
-`flask worker --once` runs one pass (tests, cron).
+Today that is delivering the outbox's mail and the subsystems' back-channel logout tokens.
+`flask worker` runs `run` until SIGTERM or SIGINT; `flask worker --once` runs one pass
+(tests, cron).
 """
 
 import logging
@@ -10,15 +11,20 @@ import threading
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.oidc.logout import deliver_due_logouts
 from portal.outbox.services import DeliveryReport, deliver_due
 
 log = logging.getLogger(__name__)
 
 
 def run_once(app: Flask) -> DeliveryReport:
-    """One pass: send what is due now; what it did."""
+    """One pass: send the mail and the logout tokens due now; what it did with the mail."""
     with app.app_context():
-        return deliver_due()
+        report = deliver_due()
+        logouts = deliver_due_logouts()
+        if logouts.sent or logouts.retrying or logouts.dead:
+            log.info("worker: back-channel logout %s", logouts)
+        return report
 
 
 def run(app: Flask, stop: threading.Event) -> None:

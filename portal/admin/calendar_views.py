@@ -4,13 +4,13 @@ seeing first which open applications' and changes' due dates they move."""
 from datetime import date
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from portal.admin.forms import OverrideForm
 from portal.admin.views import portal_admin_required
 from portal.due_dates import MovedDueDate, moved_due_dates
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.rendering import page_or_fragment, request_origin
 from portal.workcalendar import services as calendar
 from portal.workcalendar.models import OverrideKind

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -24,6 +23,7 @@ from portal.fields import (
     national_id_field,
     new_username_field,
 )
+from portal.i18n import lazy_gettext as _l
 from portal.institutions.importer import MAX_NAME_CHARS
 from portal.institutions.records import COUNTIES, KINDS
 from portal.registration.forms import MultiCheckboxField

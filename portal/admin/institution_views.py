@@ -2,11 +2,11 @@
 institutions; parse the form, call institutions.administration, render."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.admin.forms import InstitutionForm, InstitutionSearchForm, NewInstitutionForm
 from portal.admin.views import portal_admin_required
+from portal.i18n import gettext as _
 from portal.institutions import administration as institutions
 from portal.institutions.records import KINDS
 from portal.rendering import allows_large_body, page_argument, page_or_fragment, request_origin

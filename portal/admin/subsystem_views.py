@@ -2,11 +2,11 @@
 description, order and state; parse the form, call subsystems.administration, render."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.admin.forms import SubsystemForm
 from portal.admin.views import portal_admin_required
+from portal.i18n import gettext as _
 from portal.rendering import request_origin
 from portal.subsystems import administration as subsystems
 

@@ -7,10 +7,9 @@ code to check); an action missing from the table is shown by its code.
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 
 ACTION_LABELS = {
     "application.submitted": _l("送出帳號申請"),
@@ -33,6 +32,11 @@ ACTION_LABELS = {
     "subsystem_request.approved": _l("核准子系統使用"),
     "subsystem_request.refused": _l("不核准子系統使用"),
     "subsystem_request.revoked": _l("撤銷子系統使用權限"),
+    "subsystem_request.asked": _l("申請使用子系統"),
+    "subsystem_request.withdrawn": _l("撤回子系統使用申請"),
+    "oidc_client.registered": _l("登記子系統用戶端"),
+    "oidc_client.updated": _l("變更子系統用戶端設定"),
+    "oidc_client.secret_rotated": _l("重新產生子系統用戶端密鑰"),
     "staff.created": _l("建立工作人員帳號"),
     "staff.role_changed": _l("變更工作人員角色"),
     "login.succeeded": _l("登入成功"),
@@ -58,6 +62,14 @@ ACTION_LABELS = {
     "subsystem.updated": _l("修改子系統"),
     "calendar.override_set": _l("設定工作日曆例外（停止上班或補行上班）"),
     "calendar.override_removed": _l("刪除工作日曆例外"),
+    "content.created": _l("新增網站內容"),
+    "content.updated": _l("修改網站內容"),
+    "content.published": _l("上架網站內容"),
+    "content.unpublished": _l("下架網站內容"),
+    "content.deleted": _l("刪除網站內容"),
+    "content.reordered": _l("調整網站內容順序"),
+    "content.file_added": _l("上傳網站內容檔案"),
+    "content.file_removed": _l("移除網站內容檔案"),
 }
 
 # The first part of an action's code, for searching a whole kind at once.
@@ -78,6 +90,8 @@ ACTION_GROUP_LABELS = {
     "institution": _l("醫事機構"),
     "subsystem": _l("子系統"),
     "calendar": _l("工作日曆"),
+    "content": _l("網站內容"),
+    "oidc_client": _l("子系統用戶端"),
 }
 
 SUBJECT_TYPE_LABELS = {
@@ -91,6 +105,12 @@ SUBJECT_TYPE_LABELS = {
     "institution_list": _l("醫事機構清單"),
     "subsystem": _l("子系統"),
     "calendar_day": _l("工作日曆的一天"),
+    "announcement": _l("公告"),
+    "download": _l("下載檔案"),
+    "faq": _l("常見問答"),
+    "guide": _l("指南頁面"),
+    "contact": _l("諮詢窗口"),
+    "oidc_client": _l("子系統用戶端"),
 }
 
 # The keys events keep in their detail; a key missing here is shown as it is stored.
@@ -106,6 +126,8 @@ DETAIL_KEY_LABELS = {
     "after": _l("變更後"),
     "email_changed": _l("電子郵件已變更"),
     "account_id": _l("帳號編號"),
+    "redirect_uris": _l("登入後返回網址"),
+    "may_receive_national_id": _l("可取得身分證字號"),
     "accounts": _l("帳號編號"),
     "kind": _l("異動類別"),
     "certificate_serial": _l("憑證序號"),
@@ -139,6 +161,10 @@ DETAIL_KEY_LABELS = {
     "day": _l("日期"),
     "override": _l("類別"),
     "moved": _l("期限因此改變的申請"),
+    "title": _l("標題"),
+    "version": _l("版本"),
+    "file": _l("檔案"),
+    "position": _l("新的位置"),
 }
 
 # Stored codes shown in words where the detail names one.

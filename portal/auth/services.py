@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -16,6 +15,7 @@ from portal.auth import lockout, totp
 from portal.auth.models import UserSession
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.security.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 
@@ -158,14 +158,19 @@ def _claim_step(account: Account, step: int, now: datetime) -> bool:
     return claimed == 1
 
 
-def start_session(account: Account, origin: Origin) -> SessionToken:
-    """Open a new server-side session for the account and record the sign-in."""
+def start_session(account: Account, origin: Origin, auth_methods: str = "pwd") -> SessionToken:
+    """Open a new server-side session for the account and record the sign-in.
+
+    `auth_methods` says how the person proved who they are ("pwd", or "pwd otp" with the
+    second factor); subsystems read it from the ID token.
+    """
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_digest=token_digest(token),
         account_id=account.id,
         remote_addr=origin.remote_addr,
         user_agent=(origin.user_agent or "")[:200] or None,
+        auth_methods=auth_methods,
     )
     db.session.add(row)
     _audit("login.succeeded", account, origin)
@@ -204,19 +209,32 @@ def end_session(token: str, origin: Origin) -> None:
         select(UserSession).where(UserSession.token_digest == token_digest(token))
     )
     if row is not None and row.ended_at is None:
+        from portal.oidc.logout import session_ended
+
         row.ended_at = utcnow()
+        session_ended(row.id)
         _audit("logout", row.account, origin)
         db.session.commit()
 
 
-def end_other_sessions(account: Account, keep_token: str | None = None) -> int:
-    """End every session of the account but the one given; how many were ended."""
+def end_other_sessions(
+    account: Account, keep_token: str | None = None, reason: str = "password_changed"
+) -> int:
+    """End every session of the account but the one given; how many were ended.
+
+    Every subsystem the person is signed in to is told (back-channel logout), the kept
+    session's too: what ends sessions here is a new password or a deactivation.
+    """
+    from portal.oidc.logout import account_sessions_ended
+
     statement = update(UserSession).where(
         UserSession.account_id == account.id, UserSession.ended_at.is_(None)
     )
     if keep_token:
         statement = statement.where(UserSession.token_digest != token_digest(keep_token))
-    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+    ended = db.session.execute(statement.values(ended_at=utcnow())).rowcount
+    account_sessions_ended(account.id, reason)
+    return ended
 
 
 def _audit(

@@ -7,7 +7,6 @@ The CSV import is the command line's too (`flask import-institutions`): one pars
 
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from portal.accounts.models import Account, AccountState
 from portal.audit.services import Origin, record_event
 from portal.errors import DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.institutions.importer import RowError, parse_institutions_csv
 from portal.institutions.models import Institution
 from portal.institutions.services import (

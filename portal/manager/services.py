@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +13,7 @@ from portal.auth.services import end_other_sessions
 from portal.decisions import Decision, DecisionKind, decide
 from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.locking import for_update
 from portal.manager.notifications import send_deactivated, send_decision, send_reactivated
 from portal.registration.models import Application, ApplicationState
@@ -215,7 +215,7 @@ def deactivate_user(manager: Account, account_id: int, reason: str, origin: Orig
         raise AlreadyDecided()
     account.state = AccountState.DEACTIVATED
     # Ended in the same transaction, not left for their next request to notice.
-    end_other_sessions(account)
+    end_other_sessions(account, reason="deactivated")
     record_event(
         "account.deactivated",
         subject_type="account",

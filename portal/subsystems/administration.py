@@ -3,7 +3,6 @@ audited. An inactive subsystem is no longer offered; access already granted stay
 
 from dataclasses import asdict, dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +10,7 @@ from portal.accounts.models import Account
 from portal.audit.services import Origin, record_event
 from portal.errors import DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.subsystems.models import Subsystem
 
 

@@ -5,13 +5,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import Origin, record_event
 from portal.errors import NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.workcalendar.models import CalendarOverride, OverrideKind
 from portal.workcalendar.workdays import WorkCalendar
 
