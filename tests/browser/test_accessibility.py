@@ -3,13 +3,15 @@ both languages, refused forms, each role's pages, HTMX swaps), and what axe cann
 checked here: the skip link, a visible focus ring, `lang`, table headers, and HTMX answers
 announced through the page's live region."""
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from portal.accounts.models import Account, AccountState, Role
+from portal.accounts.models import Account, AccountState, Role, StaffRole
 from portal.changes.models import (
     ChangeAction,
     ChangeKind,
@@ -17,6 +19,9 @@ from portal.changes.models import (
     ManagerChange,
     ManagerChangeItem,
 )
+from portal.content.demo import load_demo_content
+from portal.content.models import Announcement, AnnouncementCategory, GuidePage
+from portal.content.services import PAGE_SIZE as CONTENT_PAGE_SIZE
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.registration.models import Application, ApplicationState
@@ -37,6 +42,15 @@ PUBLIC_PAGES = (
     "/password/forgot",
     "/applications/status",
     "/institutions/search?q=診所",
+    "/announcements",
+    "/announcements?q=颱風&category=system",
+    "/downloads",
+    "/faq",
+    "/guide",
+    "/contact",
+    "/sitemap",
+    "/privacy",
+    "/accessibility",
     "/no-such-page",
 )
 LANG = {"zh": "zh-Hant-TW", "en": "en"}
@@ -62,11 +76,24 @@ def choose_language(page: Page, url: str, lang: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", LANG[lang])
 
 
+def seed_public_content(live_app) -> list[str]:
+    """The demo announcements, Q&A, guides and contact windows; an announcement's and a
+    guide page's own paths."""
+    with live_app.app_context():
+        author = factories.staff(StaffRole.PORTAL_ADMIN)
+        load_demo_content(author)
+        db.session.commit()
+        announcement = db.session.scalar(select(Announcement.id).order_by(Announcement.id))
+        guide = db.session.scalar(select(GuidePage.id).order_by(GuidePage.id))
+        return [f"/announcements/{announcement}", f"/guide/{guide}"]
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_public_pages(live_server, page: Page, page_problems, lang):
+def test_public_pages(live_server, live_app, page: Page, page_problems, lang):
     page_problems.expect_console_error(r"status of 404 .*/no-such-page\)$")
+    own_pages = seed_public_content(live_app)
     choose_language(page, live_server, lang)
-    for path in PUBLIC_PAGES:
+    for path in (*PUBLIC_PAGES, *own_pages):
         page.goto(f"{live_server}{path}")
         check_page(page, lang=lang)
 
@@ -271,6 +298,15 @@ def test_every_role_s_pages(
         "/admin/subsystems",
         f"/admin/subsystems/{ids['subsystem']}",
         "/admin/calendar",
+        "/admin/content",
+        "/admin/content/announcement",
+        "/admin/content/announcement/new",
+        "/admin/content/faq",
+        "/admin/content/guide",
+        "/admin/content/download",
+        "/admin/content/contact",
+        "/admin/clients/",
+        "/admin/clients/new",
     ):
         admin.goto(f"{url}{path}")
         check_page(admin)
@@ -352,3 +388,54 @@ def test_load_more_moves_focus_to_the_rows_it_added(
     expect(page.locator("#review-queue tbody tr").nth(25).get_by_role("link")).to_be_focused()
     expect(page.locator("#live-status")).to_have_text("已載入 1 筆。")
     axe_check(page, "after 載入更多")
+
+
+def test_public_searches_are_accessible_and_announced(live_server, live_app, page: Page):
+    seed_public_content(live_app)
+    announced = page.locator("#live-status")
+    page.goto(f"{live_server}/faq")
+    page.get_by_label("搜尋問答").fill("密碼")
+    page.get_by_role("button", name="搜尋").click()
+    expect(announced).to_have_text(re.compile(r"^找到 \d+ 則問答。$"))
+    check_page(page, "the Q&A found (HTMX)")
+    page.get_by_label("搜尋問答").fill("沒有這種問題")
+    page.get_by_role("button", name="搜尋").click()
+    expect(announced).to_contain_text("查無含「沒有這種問題」的問答")
+    check_page(page, "no Q&A found (HTMX)")
+
+    page.goto(f"{live_server}/announcements")
+    page.get_by_label("關鍵字").fill("沒有這種公告")
+    page.get_by_role("button", name="查詢").click()
+    expect(announced).to_have_text("查無符合條件的公告，請換個關鍵字或分類再查詢。")
+    check_page(page, "no announcement found (HTMX)")
+    page.get_by_label("關鍵字").fill("")
+    page.get_by_role("button", name="查詢").click()
+    expect(announced).to_have_text(re.compile(r"^列出 \d+ 則公告。$"))
+    check_page(page, "the announcements listed (HTMX)")
+
+
+def test_more_announcements_moves_focus_to_the_rows_it_added(
+    live_server, live_app, page: Page, axe_check
+):
+    with live_app.app_context():
+        now = utcnow()
+        for number in range(CONTENT_PAGE_SIZE + 2):
+            moment = now - timedelta(minutes=number)
+            db.session.add(
+                Announcement(
+                    title=f"公告{number:03d}",
+                    category=AnnouncementCategory.SYSTEM,
+                    body="內文",
+                    publish_at=moment,
+                    created_at=moment,
+                    updated_at=moment,
+                )
+            )
+        db.session.commit()
+    page.goto(f"{live_server}/announcements")
+    page.get_by_role("link", name="更多公告").focus()
+    page.keyboard.press("Enter")
+    first_added = page.get_by_role("link", name=f"公告{CONTENT_PAGE_SIZE:03d}")
+    expect(first_added).to_be_focused()
+    expect(page.locator("#live-status")).to_have_text("已載入 2 則公告。")
+    axe_check(page, "after 更多公告")
