@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, username_key
@@ -207,6 +207,28 @@ def end_session(token: str, origin: Origin) -> None:
         row.ended_at = utcnow()
         _audit("logout", row.account, origin)
         db.session.commit()
+
+
+def purge_sessions(dead_before: datetime) -> int:
+    """Delete the sessions that ended, or passed a time limit, before then; how many.
+
+    A session not marked ended is dead once idle or old past its limits (nobody came back
+    to have it marked), so each condition alone means it was over before the moment given.
+    """
+    config = current_app.config
+    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    return db.session.execute(
+        delete(UserSession)
+        .where(
+            or_(
+                UserSession.ended_at < dead_before,
+                UserSession.last_seen_at < dead_before - idle,
+                UserSession.created_at < dead_before - absolute,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def end_other_sessions(account: Account, keep_token: str | None = None) -> int:
