@@ -18,15 +18,17 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclit
 
 .PHONY: run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
 
-# The worker (outbox mail) runs in the background beside gunicorn; when gunicorn ends
-# (Ctrl-C), the trap stops the worker too.
+# The worker (outbox mail, daily jobs) runs in the background beside gunicorn; when gunicorn
+# ends (Ctrl-C), the trap stops the worker too. The two gunicorn workers share their metrics
+# through PROMETHEUS_MULTIPROC_DIR (emptied by gunicorn at start); the app logs each request.
 run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.1:$(PORT) with the worker
 	PORTAL_ENV=development $(FLASK) db upgrade
 	PORTAL_ENV=development $(FLASK) load-demo
 	PORTAL_ENV=development $(FLASK) worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
-	PORTAL_ENV=development $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
-		--threads 4 --worker-class gthread --access-logfile - wsgi:app
+	PORTAL_ENV=development PROMETHEUS_MULTIPROC_DIR=$(PORTAL_INSTANCE_PATH)/metrics \
+		$(VENV)/bin/gunicorn -c python:portal.gunicorn_config --bind 127.0.0.1:$(PORT) \
+		--workers 2 --threads 4 --worker-class gthread wsgi:app
 
 test: system-deps venv translations services ## the whole suite on SQLite, then on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite
