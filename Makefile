@@ -50,6 +50,7 @@ bench: system-deps venv translations services ## load scenarios; prints their fi
 	$(PY) -m bench.review
 	$(PY) -m bench.apply_change
 	$(PY) -m bench.qr_match
+	$(PY) -m bench.public_pages
 
 system-deps:
 	@missing=$$(for package in $(APT_PACKAGES); do \

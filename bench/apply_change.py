@@ -37,7 +37,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bench import filings, report
+from bench.floor import add_floor_route, in_process_floor
 from bench.harness import run_benchmark, seeded_database, timed
+from bench.load import Measurement
 from bench.review import create_help_desk
 from bench.seed import INSTITUTION_COUNT, SeedContext, seed_accounts
 from bench.server import ServerOptions
@@ -54,6 +56,7 @@ from portal.changes.models import (
     ManagerChangeItem,
 )
 from portal.extensions import db
+from portal.outbox.services import deliver_due
 from portal.registration.models import ApplicationState
 from tests.smtp_sink import SmtpSink
 
@@ -63,8 +66,9 @@ CHANGES = int(os.environ.get("BENCH_CHANGES", "200"))
 PENDING_FILINGS = int(os.environ.get("BENCH_PENDING_FILINGS", "5000"))
 DECIDED_FILINGS = int(os.environ.get("BENCH_DECIDED_FILINGS", "5000"))
 WARMUP = 5
-# Target of the issue that asked for this benchmark.
-APPLY_MEDIAN_MS = 20.0
+# The issue's target, a median under 20 ms, beside the in-process floor (bench/floor.py):
+# it was set where the in-process floor cost about 0.6 ms of CPU.
+APPLY_CPU_RATIO = 33.0
 ORIGIN = Origin(remote_addr="127.0.0.1", user_agent="bench.apply_change")
 # What each action leaves on the account it names, to check every change was applied.
 APPLIED = {
@@ -130,13 +134,14 @@ def time_decisions(app: Flask, reviewer_id: int, change_ids: list[int]) -> Timin
 
 
 def time_mails(app: Flask, change_ids: list[int]) -> tuple[Timings, Timings]:
-    """The e-mails of each (already approved) change alone: built only, then also sent."""
+    """The e-mails of each (already approved) change alone: queued in the outbox (what the
+    decision does), then also committed and sent by the worker's delivery pass."""
     built = _time(app, partial(_mails, change_ids), NO_MAIL)
     sink = SmtpSink()
     sink.start()
     try:
         smtp = {"MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port}
-        sent = _time(app, partial(_mails, change_ids), smtp)
+        sent = _time(app, partial(_mails_sent, change_ids), smtp)
     finally:
         sink.stop()
     if len(sink.messages) < len(change_ids):
@@ -180,6 +185,18 @@ def _mails(change_ids: list[int], index: int) -> Callable[[], object]:
     return partial(notifications.send_decided, db.session.get(ManagerChange, change_ids[index]))
 
 
+def _mails_sent(change_ids: list[int], index: int) -> Callable[[], object]:
+    """The index-th change's e-mails queued, committed and delivered as the worker does."""
+    queue = _mails(change_ids, index)
+
+    def send() -> None:
+        queue()
+        db.session.commit()
+        deliver_due()
+
+    return send
+
+
 def check_all_applied(app: Flask, change_ids: list[int]) -> None:
     """Every change timed was applied: approved, and each account it names changed."""
     with app.app_context():
@@ -216,15 +233,21 @@ def check_all_applied(app: Flask, change_ids: list[int]) -> None:
 
 
 def rows_of(
-    decisions: Timings, mails: tuple[Timings, Timings], kinds: list[ChangeKind]
+    floor: Measurement,
+    decisions: Timings,
+    mails: tuple[Timings, Timings],
+    kinds: list[ChangeKind],
 ) -> list[report.Row]:
-    """The judged line, one information line per kind, and the e-mails' share."""
+    """The floor, the judged line, one information line per kind, and the e-mails' share."""
     rows = [
+        report.judged(
+            "floor: the trivial route through the test client", floor, report.reference()
+        ),
         report.judged(
             f"decide_on_paper approving a change ({CHANGES} changes of 4 kinds, in-process)",
             decisions.measurement(),
-            report.median_below(APPLY_MEDIAN_MS),
-        )
+            report.cpu_ratio_at_most(floor, APPLY_CPU_RATIO),
+        ),
     ]
     measured = kinds[WARMUP + 1 :]
     for kind in ChangeKind:
@@ -246,14 +269,15 @@ def rows_of(
     built, sent = mails
     rows.append(
         report.judged(
-            "… of which the e-mails, send_decided alone (same changes, built, not sent)",
+            "… of which the e-mails, send_decided alone (same changes, queued in the outbox)",
             built.measurement(),
             lambda _m: ("info: share of the decision", None),
         )
     )
     rows.append(
         report.judged(
-            "… the same e-mails built and sent over SMTP to a local sink (not in the judged line)",
+            "… the same e-mails queued, then sent by the worker over SMTP to a local sink "
+            "(not in the judged line)",
             sent.measurement(),
             lambda _m: ("info: what sending would add", None),
         )
@@ -265,13 +289,14 @@ def run(workdir: Path, _options: ServerOptions) -> list[report.Row]:
     """Database, seed, the approvals, the e-mails; the database dropped on the way out."""
     with seeded_database(workdir) as bench:
         app = bench.app
+        floor = timed("in-process floor", in_process_floor, add_floor_route(app))
         reviewer_id = seed(app, bench.seed)
         chosen = pending_changes(app, CHANGES + WARMUP + 1)
         change_ids, kinds = [c for c, _k in chosen], [k for _c, k in chosen]
         decisions = timed(f"{CHANGES} approvals", time_decisions, app, reviewer_id, change_ids)
         check_all_applied(app, change_ids)
         mails = timed(f"{CHANGES} changes' e-mails", time_mails, app, change_ids)
-        return rows_of(decisions, mails, kinds)
+        return rows_of(floor, decisions, mails, kinds)
 
 
 def document(rows: list[report.Row], _options: ServerOptions) -> str:

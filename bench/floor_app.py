@@ -1,27 +1,14 @@
-"""What the benchmark's gunicorn serves: the portal plus one trivial route.
-
-`/_bench/floor` answers "ok" without touching the database or a template, yet it goes through
-every request hook the real routes go through (session, Babel, CSRF, security headers). Its
-throughput is the framework floor the other scenarios are compared with. The route exists
-only in this module, so the portal itself gains nothing that production would serve.
-"""
+"""What the benchmark's gunicorn serves: the portal plus the floor route (bench/floor.py)."""
 
 from flask import Flask
 
-from bench.scenarios import FLOOR_PATH
+from bench.floor import add_floor_route
 from portal import create_app
 
 
 def build_app() -> Flask:
     """The portal, configured from the environment, with the floor route added."""
-    application = create_app()
-
-    @application.get(FLOOR_PATH)
-    def bench_floor() -> str:
-        """Nothing but the framework: no database, no template."""
-        return "ok"
-
-    return application
+    return add_floor_route(create_app())
 
 
 app = build_app()

@@ -22,6 +22,9 @@ from portal.printing import ManagerFormData, render_manager_form
 from tests.forms import FORM_A
 
 MEDIAN_TARGET_MS = 250.0
+# The same target beside the in-process floor (bench/floor.py), as `make bench` judges it:
+# 250 ms was set where the in-process floor cost about 0.6 ms of CPU.
+CPU_RATIO = 400.0
 DEFAULT_RENDERS = 30
 WARMUP_RENDERS = 3
 RESULTS = Path(__file__).resolve().parent / "results" / "pdf_forms.md"

@@ -25,20 +25,24 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import report
+from bench.floor import add_floor_route, in_process_floor
 from bench.harness import run_benchmark
 from bench.load import Measurement
 from bench.pdf_forms import sample_form
 from bench.server import ServerOptions
 from bench.timings import Timings, time_calls
+from portal import create_app
 from portal.printing import ManagerFormData, render_manager_form
 from portal.verification.qr import read_qr_texts
 from tests import scanner
 
 READS = int(os.environ.get("BENCH_QR_READS", "30"))
 WARMUP = 3
-# Targets of the issue that asked for this benchmark.
-READ_MEDIAN_MS = 500.0
-LONGEST_PAUSE_MS = 500.0
+# The issue's targets (a median read under 500 ms, no other request of the worker held up
+# longer than that) beside the in-process floor (bench/floor.py): they were set where the
+# in-process floor cost about 0.6 ms, of CPU for the read and of time for the pause.
+READ_CPU_RATIO = 800.0
+LONGEST_PAUSE_RATIO = 800.0
 TICK_SECONDS = 0.001
 RESULTS = Path(__file__).resolve().parent / "results" / "qr_match.md"
 
@@ -131,7 +135,11 @@ def time_reads(upload: Upload, number: str) -> tuple[Timings, Ticker, int]:
 def run(_workdir: Path, _options: ServerOptions) -> list[report.Row]:
     """Each upload read in turn: its read times, and the other thread's waits meanwhile."""
     form = sample_form(42)
-    rows = []
+    # No database: the testing configuration's in-memory one is never opened by the floor.
+    floor = in_process_floor(add_floor_route(create_app("testing")))
+    rows = [
+        report.judged("floor: the trivial route through the test client", floor, report.reference())
+    ]
     for upload in scanned_uploads(form):
         timings, ticker, misses = time_reads(upload, form.application_no)
         reads = replace(timings.measurement(), errors=misses)
@@ -141,14 +149,14 @@ def run(_workdir: Path, _options: ServerOptions) -> list[report.Row]:
             report.judged(
                 f"read_qr_texts: {name} ({READS} reads, first {timings.first_ms:.0f} ms)",
                 reads,
-                report.median_below(READ_MEDIAN_MS) if upload.judged else _info,
+                report.cpu_ratio_at_most(floor, READ_CPU_RATIO) if upload.judged else _info,
             )
         )
         rows.append(
             report.judged(
                 f"another thread's 1-ms ticks while the {upload.label} reads ran",
                 ticker.measurement(timings.other_cpu_share),
-                _longest_pause(longest) if upload.judged else _info,
+                _longest_pause(longest, floor) if upload.judged else _info,
             )
         )
     return rows
@@ -159,11 +167,13 @@ def _info(_m: Measurement) -> tuple[str, None]:
     return "info", None
 
 
-def _longest_pause(longest_ms: float) -> report.Judge:
-    """The longest wait of the ticker (not in the table's columns) under the target."""
+def _longest_pause(longest_ms: float, floor: Measurement) -> report.Judge:
+    """The longest wait of the ticker (not in the table's columns) beside the floor's median."""
+    limit_ms = LONGEST_PAUSE_RATIO * floor.p50_ms
     return lambda _m: (
-        f"longest pause < {LONGEST_PAUSE_MS:g} ms (got {longest_ms:.1f} ms)",
-        longest_ms < LONGEST_PAUSE_MS,
+        f"longest pause ≤ {LONGEST_PAUSE_RATIO:g} × floor's median ({limit_ms:.0f} ms; "
+        f"got {longest_ms:.1f} ms)",
+        longest_ms <= limit_ms,
     )
 
 

@@ -96,6 +96,22 @@ def register_page() -> Scenario:
     return Scenario("GET /register", [Request("GET", "/register", {})], 'name="username"')
 
 
+# The other pages a new visitor opens, each with a text that only its full page shows.
+VISITOR_PAGES = (
+    ("/", "main-nav"),
+    ("/login", 'name="password"'),
+    ("/password/forgot", 'name="email"'),
+    ("/applications/status", 'name="national_id"'),
+)
+
+
+def visitor_pages() -> list[Scenario]:
+    """GET of each page in VISITOR_PAGES by a new visitor (no cookie), like the form's."""
+    return [
+        Scenario(f"GET {path}", [Request("GET", path, {})], text) for path, text in VISITOR_PAGES
+    ]
+
+
 def password_meter(session: BrowserSession) -> Scenario:
     """The live meter, as htmx posts it while the person types."""
     requests = [
@@ -243,3 +259,21 @@ def check(server: Server, scenario: Scenario, sample: int = 5) -> int:
                 f"without {scenario.expect!r}:\n{body[:500]}"
             )
     return len(scenario.requests[:sample])
+
+
+def home_page() -> Scenario:
+    """The front page for a new visitor: the pinned and latest announcements."""
+    return Scenario("GET /", [Request("GET", "/", {})], 'id="home-announcements"')
+
+
+def announcements_page() -> Scenario:
+    """公告事項 for a new visitor: the first page of the list, pinned first."""
+    return Scenario(
+        "GET /announcements", [Request("GET", "/announcements", {})], 'id="announcement-table"'
+    )
+
+
+def announcement_search(keywords: list[str]) -> Scenario:
+    """公告事項 narrowed by a keyword, as the filter form sends it (HTMX, results only)."""
+    requests = [Request("GET", f"/announcements?q={quote(keyword)}", HTMX) for keyword in keywords]
+    return Scenario("GET /announcements?q=… (HTMX)", requests, 'id="announcement-results"')

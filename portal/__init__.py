@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import get_locale, lazy_gettext
+from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -16,7 +16,8 @@ from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
 from portal.db_types import MAX_ID
 from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
-from portal.localtime import local_date, local_datetime_text
+from portal.i18n import init_template_translations, lazy_gettext
+from portal.localtime import local_date, local_datetime_text, local_day_text
 from portal.observability import init_observability
 from portal.observability.logs import LOG_FORMATS
 from portal.outbox.senders import SENDERS
@@ -24,6 +25,8 @@ from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
 from portal.sqlite import configure_sqlite
+from portal.templating import init_templating
+from portal.widgets import use_fast_html_params
 
 SECRET_SETTINGS = ("SECRET_KEY", "ID_ENCRYPTION_KEYS", "ID_HASH_KEY")
 
@@ -172,6 +175,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    init_template_translations(app)
+    use_fast_html_params()
+    init_templating(app)
     htmx.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -200,6 +206,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.changes.views import bp as changes_bp
+    from portal.content.admin_views import bp as content_admin_bp
     from portal.content.views import bp as content_bp
     from portal.institutions.views import bp as institutions_bp
     from portal.manager.views import bp as manager_bp
@@ -220,7 +227,9 @@ def _register_blueprints(app: Flask) -> None:
         admin_bp,
         verification_bp,
         review_bp,
+        content_admin_bp,
     ):
         app.register_blueprint(blueprint)
     app.add_template_filter(lambda moment: local_date(moment).isoformat(), "local_date")
     app.add_template_filter(local_datetime_text, "local_datetime")
+    app.add_template_filter(local_day_text, "day")

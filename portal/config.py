@@ -172,6 +172,15 @@ class Config:
     # Upload attempts per address, accepted or refused: each costs seconds of checks.
     RATELIMIT_SCAN_UPLOAD = env_str("RATELIMIT_SCAN_UPLOAD", "20 per hour")
 
+    # The public site's files (announcement attachments, guide pictures, downloads): kept
+    # like scans, outside the web root; the largest file an administrator may upload.
+    CONTENT_UPLOAD_DIR = env_str(
+        "CONTENT_UPLOAD_DIR", str(DEFAULT_INSTANCE_PATH / "uploads" / "content")
+    )
+    CONTENT_UPLOAD_MAX_BYTES = env_int("CONTENT_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+    # Where the build leaves the files 下載專區 offers as built-in (card-helper.zip).
+    BUILT_DOWNLOADS_DIR = env_str("BUILT_DOWNLOADS_DIR", str(PROJECT_ROOT / "build" / "downloads"))
+
     # Seconds each process searches its in-memory copy of the institution list before
     # reading it again (the list changes only by import; institutions/services.Directory).
     INSTITUTION_SEARCH_CACHE_SECONDS = env_int("INSTITUTION_SEARCH_CACHE_SECONDS", 60)

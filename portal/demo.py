@@ -6,6 +6,7 @@ from portal.accounts.models import Account, AccountState, Role, StaffRole
 from portal.accounts.services import username_taken
 from portal.admin.services import StaffDetails, create_staff
 from portal.audit.services import Origin
+from portal.content.demo import load_demo_content
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.institutions.demo_data import DEMO_HOSPITAL, demo_institutions
@@ -20,9 +21,14 @@ DEMO_MANAGER_PASSWORD = "Demo*Manager#2026"
 DEMO_MANAGER_NATIONAL_ID = "A123456789"
 # Staff sign in with a second factor: the first sign-in shows a QR code to enrol.
 DEMO_STAFF_PASSWORD = "Demo*Staff#2026"
+DEMO_ADMIN_USERNAME = "demo.admin"
 DEMO_STAFF = (
     StaffDetails(
-        "demo.admin", "入口網管理者", "admin@example.org", "B123456780", StaffRole.PORTAL_ADMIN
+        DEMO_ADMIN_USERNAME,
+        "入口網管理者",
+        "admin@example.org",
+        "B123456780",
+        StaffRole.PORTAL_ADMIN,
     ),
     StaffDetails(
         "demo.helpdesk", "系統服務窗口", "helpdesk@example.org", "F131104093", StaffRole.HELP_DESK
@@ -50,6 +56,9 @@ def load_demo_data() -> list[str]:
         if not username_taken(details.username):
             create_staff(details, DEMO_STAFF_PASSWORD, Origin(remote_addr="demo"))
             report.append(f"{details.role.value}: {details.username} / {DEMO_STAFF_PASSWORD}")
+    # The public site's pages, written as the demo portal administrator.
+    admin = db.session.scalar(select(Account).where(Account.username_key == DEMO_ADMIN_USERNAME))
+    report += load_demo_content(admin)
     return report
 
 

@@ -10,13 +10,13 @@ page shows in its error banner.
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.extensions import db, limiter
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.localtime import TAIPEI, local_now
 from portal.observability.request_ids import current_request_id
 

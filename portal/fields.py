@@ -7,8 +7,6 @@ each once keeps the rules and the Traditional Chinese messages identical everywh
 import re
 
 from flask import request
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -20,6 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, StopValidation
 
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.i18n import wtforms_translations
 from portal.identity import identifiers
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -45,6 +46,10 @@ class PortalForm(FlaskForm):
     """
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages, read once per language (Flask-WTF reads them per request)."""
+            return wtforms_translations()
+
         def wrap_formdata(self, form, formdata):
             """The posted form's text fields only, when the view gives no data of its own."""
             wrapped = super().wrap_formdata(form, formdata)

@@ -16,6 +16,12 @@ def local_datetime_text(moment: datetime) -> str:
     return moment.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def local_day_text(moment: date | datetime) -> str:
+    """A day as 2026-03-14: a date as it is, an aware timestamp as its Taipei date."""
+    day = local_date(moment) if isinstance(moment, datetime) else moment
+    return day.isoformat()
+
+
 def local_now() -> datetime:
     """The current time in Taipei."""
     return datetime.now(TAIPEI)

@@ -15,9 +15,10 @@ instead (`portal.fields.PortalForm`).
 import re
 
 from flask import Flask, request
-from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
+
+from portal.i18n import lazy_gettext as _l
 
 # In the address (path and query string) and header values: every C0 control but tab.
 ADDRESS_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f]")

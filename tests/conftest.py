@@ -168,11 +168,13 @@ def _isolated(request, smtp_sink) -> Iterator[None]:
 
 @pytest.fixture
 def uploads(app, tmp_path):
-    """Scans go to this test's own folder (its path), not the instance folder."""
-    saved = app.config["UPLOAD_DIR"]
+    """Scans, and the public site's files, go to this test's own folder (its path), not the
+    instance folder."""
+    saved = app.config["UPLOAD_DIR"], app.config["CONTENT_UPLOAD_DIR"]
     app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    app.config["CONTENT_UPLOAD_DIR"] = str(tmp_path / "content-files")
     yield tmp_path / "uploads"
-    app.config["UPLOAD_DIR"] = saved
+    app.config["UPLOAD_DIR"], app.config["CONTENT_UPLOAD_DIR"] = saved
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The forms on 我的帳號."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
 from wtforms.validators import Length
 
@@ -11,6 +10,7 @@ from portal.fields import (
     landline_field,
     mobile_field,
 )
+from portal.i18n import lazy_gettext as _l
 
 
 class ContactForm(PortalForm):

@@ -1,8 +1,7 @@
 """Words for roles, shown in menus and pages."""
 
-from flask_babel import lazy_gettext as _l
-
 from portal.accounts.models import Role, StaffRole
+from portal.i18n import lazy_gettext as _l
 
 ROLE_LABELS = {Role.MANAGER: _l("單位業務管理者"), Role.GENERAL: _l("一般使用者")}
 STAFF_ROLE_LABELS = {

@@ -1,9 +1,9 @@
 """E-mails about changes to an account."""
 
 from flask import render_template
-from flask_babel import gettext as _
 
 from portal.accounts.models import Account
+from portal.i18n import gettext as _
 from portal.mail import send_mail
 
 

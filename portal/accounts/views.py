@@ -1,7 +1,6 @@
 """我的帳號: profile, subsystem requests, change password, change contact details."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.accounts.forms import ContactForm
@@ -17,6 +16,7 @@ from portal.auth.session import current_session_token, sign_out
 from portal.changes.labels import KIND_LABELS
 from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import changes_of
+from portal.i18n import gettext as _
 from portal.identity.identifiers import mask_national_id
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin

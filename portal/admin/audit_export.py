@@ -9,10 +9,9 @@ import io
 from collections.abc import Iterable, Iterator
 from datetime import date
 
-from flask_babel import gettext as _
-
 from portal.audit.labels import action_label, detail_text, subject_name, subject_type_label
 from portal.audit.services import AuditEntry
+from portal.i18n import gettext as _
 from portal.localtime import local_datetime_text
 
 BYTE_ORDER_MARK = "\ufeff"

@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +22,7 @@ from portal.fields import (
     national_id_field,
     new_username_field,
 )
+from portal.i18n import lazy_gettext as _l
 from portal.registration.forms import MultiCheckboxField
 
 

@@ -3,7 +3,6 @@
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
@@ -14,6 +13,7 @@ from portal.auth.notifications import send_reset_link
 from portal.auth.passwords import issue_reset_token
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.identity.identifiers import normalize_national_id
 from portal.locking import for_update
 from portal.security.national_ids import encrypt_national_id, national_id_digest

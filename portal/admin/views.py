@@ -10,8 +10,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -28,6 +26,8 @@ from portal.audit.services import (
     search_events,
 )
 from portal.authz import staff_required
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.localtime import local_now
 from portal.outbox import services as outbox
 from portal.outbox.models import OutboxState

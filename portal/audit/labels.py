@@ -7,10 +7,9 @@ code to check); an action missing from the table is shown by its code.
 
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from portal.accounts.labels import ROLE_LABELS, STAFF_ROLE_LABELS
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 
 ACTION_LABELS = {
     "application.submitted": _l("送出帳號申請"),
@@ -49,6 +48,14 @@ ACTION_LABELS = {
     "password.changed": _l("變更密碼"),
     "audit.exported": _l("匯出稽核紀錄"),
     "outbox.retried": _l("重新寄送無法寄出的電子郵件"),
+    "content.created": _l("新增網站內容"),
+    "content.updated": _l("修改網站內容"),
+    "content.published": _l("上架網站內容"),
+    "content.unpublished": _l("下架網站內容"),
+    "content.deleted": _l("刪除網站內容"),
+    "content.reordered": _l("調整網站內容順序"),
+    "content.file_added": _l("上傳網站內容檔案"),
+    "content.file_removed": _l("移除網站內容檔案"),
 }
 
 # The first part of an action's code, for searching a whole kind at once.
@@ -66,6 +73,7 @@ ACTION_GROUP_LABELS = {
     "password": _l("密碼"),
     "audit": _l("稽核紀錄"),
     "outbox": _l("電子郵件寄送"),
+    "content": _l("網站內容"),
 }
 
 SUBJECT_TYPE_LABELS = {
@@ -75,6 +83,11 @@ SUBJECT_TYPE_LABELS = {
     "subsystem_request": _l("子系統使用申請"),
     "audit_trail": _l("稽核紀錄"),
     "outbox_message": _l("待寄電子郵件"),
+    "announcement": _l("公告"),
+    "download": _l("下載檔案"),
+    "faq": _l("常見問答"),
+    "guide": _l("指南頁面"),
+    "contact": _l("諮詢窗口"),
 }
 
 # The keys events keep in their detail; a key missing here is shown as it is stored.
@@ -106,6 +119,10 @@ DETAIL_KEY_LABELS = {
     "institution_code": _l("機構代碼"),
     "action": _l("事件種類"),
     "recipient": _l("收件人"),
+    "title": _l("標題"),
+    "version": _l("版本"),
+    "file": _l("檔案"),
+    "position": _l("新的位置"),
 }
 
 # Stored codes shown in words where the detail names one.

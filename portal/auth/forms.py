@@ -1,11 +1,11 @@
 """Sign-in, second factor, forgotten and new password forms."""
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from portal.fields import PortalForm, email_field, existing_username_field
+from portal.i18n import lazy_gettext as _l
 from portal.identity.password_policy import PasswordAssessment, PasswordPolicy, assess_password
 
 

@@ -1,9 +1,9 @@
 """E-mails about sign-in and passwords."""
 
 from flask import render_template
-from flask_babel import gettext as _
 
 from portal.accounts.models import Account
+from portal.i18n import gettext as _
 from portal.mail import external_url, send_mail, send_mail_to_account
 
 

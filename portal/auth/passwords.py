@@ -4,7 +4,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, literal, select, update
 
 from portal.accounts.models import Account, username_key
@@ -16,6 +15,7 @@ from portal.auth.services import AccountLocked, end_other_sessions, token_digest
 from portal.db_types import UTCDateTime, utcnow
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.locking import for_update
 from portal.security.passwords import hash_password, verify_password
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -16,6 +15,7 @@ from portal.auth import lockout, totp
 from portal.auth.models import UserSession
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.security.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 
 

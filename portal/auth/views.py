@@ -13,7 +13,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import Account
@@ -37,6 +36,7 @@ from portal.auth.services import (
 )
 from portal.auth.session import PENDING_SECOND_FACTOR_KEY, fresh_session, sign_in, sign_out
 from portal.extensions import db, limiter
+from portal.i18n import gettext as _
 from portal.manager.services import has_pending_applications
 from portal.redirects import safe_next
 from portal.rendering import error_answer, page_or_fragment, request_origin

@@ -1,6 +1,5 @@
 """The filing form: which kind of change, for whom, and for a hand-over, the successor."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, ValidationError
 
@@ -8,6 +7,7 @@ from portal.accounts.models import Account
 from portal.changes.models import ChangeAction, ChangeKind
 from portal.changes.services import Candidates, Filing
 from portal.fields import PortalForm
+from portal.i18n import lazy_gettext as _l
 
 NOBODY = 0
 

@@ -1,8 +1,7 @@
 """What a manager change is called on screens, in e-mails and on the printed form."""
 
-from flask_babel import lazy_gettext as _l
-
 from portal.changes.models import ChangeAction, ChangeKind, ChangeState
+from portal.i18n import lazy_gettext as _l
 
 KIND_LABELS = {
     ChangeKind.DEACTIVATE: _l("B. 停用管理者帳號"),

@@ -1,13 +1,13 @@
 """E-mails about a manager change: to the people it names, its filer and the other managers."""
 
 from flask import render_template
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.changes.labels import ACTION_LABELS, KIND_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.extensions import db
+from portal.i18n import gettext as _
 from portal.mail import external_url, send_mail
 
 

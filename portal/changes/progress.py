@@ -4,10 +4,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from portal.changes.labels import STATE_LABELS
 from portal.changes.models import ChangeState, ManagerChange
+from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_date, local_now
 from portal.workcalendar.services import current_calendar
 

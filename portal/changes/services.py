@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -36,6 +35,7 @@ from portal.changes.models import (
 from portal.db_types import utcnow
 from portal.errors import DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_now
 from portal.locking import for_update

@@ -12,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.changes import decisions, services
@@ -21,6 +20,7 @@ from portal.changes.labels import ACTION_LABELS, KIND_LABELS, STATE_LABELS
 from portal.changes.models import ChangeState, ManagerChange
 from portal.changes.printing import change_form_pdf
 from portal.changes.progress import change_progress
+from portal.i18n import gettext as _
 from portal.rendering import allows_large_body, portal_origin, request_origin
 from portal.verification import scans
 from portal.verification.services import VerificationRefused, issue_challenge

@@ -1,6 +1,21 @@
-"""Files anyone may download: the blank paper forms, as stable public URLs."""
+"""Files the portal itself provides: the blank paper forms, and what the build produces.
 
-from functools import cache
+Each is a *built-in download*: a key in BUILT_IN, with a name, a type and a function that
+gives its bytes (None while the file does not exist yet). 下載專區 lists a built-in through
+a `downloads` row naming its key, which the administrator may retitle, describe, schedule or
+take down, but whose file comes only from here. The migration that made the table added
+the two below; another built-in is registered with `register_built_in` and given a row the
+same way (a migration, or `flask load-demo` for demo data).
+
+The card helper's package is built outside the portal (by its own build step) and put in
+BUILT_DOWNLOADS_DIR as `card-helper.zip`; until it is there, 下載專區 names it as coming soon.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
@@ -13,6 +28,36 @@ BLANK_MANAGER_FORM_NAME: Final = "管理者帳號申請、異動表.pdf"
 BLANK_MANAGER_FORM_ASCII_NAME: Final = "manager-change-form.pdf"
 # The form changes only with a release: browsers and proxies may keep it for a day.
 PUBLIC_MAX_AGE_SECONDS: Final = 24 * 60 * 60
+BLANK_MANAGER_FORM_KEY: Final = "manager-change-form"
+CARD_HELPER_KEY: Final = "card-helper"
+CARD_HELPER_FILE: Final = "card-helper.zip"
+
+
+@dataclass(frozen=True)
+class BuiltInFile:
+    """A download whose bytes the portal provides; `load` gives None until they exist."""
+
+    key: str
+    filename: str
+    ascii_filename: str
+    mimetype: str
+    load: Callable[[], bytes | None]
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What 下載專區 says of a file: its size, SHA-256 and date."""
+
+    size: int
+    sha256: str
+
+
+BUILT_IN: dict[str, BuiltInFile] = {}
+
+
+def register_built_in(built_in: BuiltInFile) -> None:
+    """Make a built-in download known by its key (a `downloads` row then lists it)."""
+    BUILT_IN[built_in.key] = built_in
 
 
 @cache
@@ -21,9 +66,70 @@ def blank_manager_form_pdf() -> bytes:
     return render_blank_manager_form()
 
 
+def card_helper_package() -> bytes | None:
+    """The card helper's package as the build left it, or None before it is built."""
+    path = Path(current_app.config["BUILT_DOWNLOADS_DIR"]) / CARD_HELPER_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+register_built_in(
+    BuiltInFile(
+        BLANK_MANAGER_FORM_KEY,
+        BLANK_MANAGER_FORM_NAME,
+        BLANK_MANAGER_FORM_ASCII_NAME,
+        "application/pdf",
+        blank_manager_form_pdf,
+    )
+)
+register_built_in(
+    BuiltInFile(
+        CARD_HELPER_KEY,
+        "機構卡驗證元件.zip",
+        CARD_HELPER_FILE,
+        "application/zip",
+        card_helper_package,
+    )
+)
+
+
+def built_in_facts(key: str) -> FileFacts | None:
+    """Size and SHA-256 of a built-in's bytes; None while it has none (or the key is unknown).
+
+    Kept per content: a list showing the blank form hashes it once per process, not once
+    per page; a rebuilt package has other bytes, so its facts are made anew.
+    """
+    built_in = BUILT_IN.get(key)
+    data = built_in.load() if built_in else None
+    if data is None:
+        return None
+    return _facts(data)
+
+
+@lru_cache(maxsize=16)
+def _facts(data: bytes) -> FileFacts:
+    return FileFacts(len(data), hashlib.sha256(data).hexdigest())
+
+
+def send_built_in(key: str) -> Response | None:
+    """The built-in's file as a download anyone may keep a day; None if it has no bytes yet."""
+    built_in = BUILT_IN.get(key)
+    data = built_in.load() if built_in else None
+    if data is None:
+        return None
+    return public_file(data, built_in.mimetype, built_in.filename, built_in.ascii_filename)
+
+
 def public_pdf(pdf: bytes, filename: str, ascii_filename: str) -> Response:
     """A PDF download that anyone may cache for a day, answering If-None-Match with 304."""
-    response = current_app.response_class(pdf, mimetype="application/pdf")
+    return public_file(pdf, "application/pdf", filename, ascii_filename)
+
+
+def public_file(data: bytes, mimetype: str, filename: str, ascii_filename: str) -> Response:
+    """A download that anyone may cache for a day, answering If-None-Match with 304."""
+    response = current_app.response_class(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = attachment_disposition(filename, ascii_filename)
     response.cache_control.public = True
     response.cache_control.max_age = PUBLIC_MAX_AGE_SECONDS

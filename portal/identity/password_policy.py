@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from zxcvbn_rs_py import zxcvbn
+
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 
 # zxcvbn's 0-4 score shown as the three words of the agency's meter.
 STRENGTH_LABELS = {"weak": _l("弱"), "medium": _l("中"), "strong": _l("強")}

@@ -1,10 +1,10 @@
 """The unit manager's forms."""
 
-from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.fields import PortalForm
+from portal.i18n import lazy_gettext as _l
 
 # As long as the audit trail and the e-mail keep it whole.
 REASON_MAX = 200

@@ -2,11 +2,11 @@
 decisions on applicants, deactivations and reactivations."""
 
 from flask import current_app, render_template
-from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from portal.accounts.models import Account
 from portal.accounts.services import active_managers
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
 from portal.mail import external_url, send_mail
 from portal.registration.models import Application, ApplicationState
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +13,7 @@ from portal.auth.services import end_other_sessions
 from portal.decisions import Decision, DecisionKind, decide
 from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.locking import for_update
 from portal.manager.notifications import (
     send_deactivated,

@@ -1,10 +1,10 @@
 """帳號審核 and 本機構使用者 for unit managers."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import manager_required
+from portal.i18n import gettext as _
 from portal.manager import services
 from portal.manager.forms import DeactivateForm
 from portal.rendering import page_or_fragment, request_origin, see_other

@@ -1,7 +1,6 @@
 """The application form and the progress look-up form."""
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     HiddenField,
     PasswordField,
@@ -25,6 +24,7 @@ from portal.fields import (
     national_id_field,
     new_username_field,
 )
+from portal.i18n import lazy_gettext as _l
 from portal.identity.password_policy import PasswordPolicy, assess_password
 
 

@@ -4,8 +4,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
-
+from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_date
 from portal.registration.models import Application, ApplicationState
 from portal.subsystems.models import RequestState

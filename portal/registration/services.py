@@ -9,7 +9,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -18,6 +17,7 @@ from portal.accounts.models import Account, AccountState, Role, username_key
 from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.identity.identifiers import normalize_national_id
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_now

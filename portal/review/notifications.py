@@ -1,12 +1,12 @@
 """E-mails to the help desk: the morning digest of paper filings due soon and overdue."""
 
 from flask import render_template
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.accounts.models import Account, AccountState, StaffRole
 from portal.changes.labels import KIND_LABELS
 from portal.extensions import db
+from portal.i18n import gettext as _
 from portal.mail import external_url, send_mail
 from portal.review.deadlines import HelpDeskDigest
 from portal.review.services import FORM_A

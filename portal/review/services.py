@@ -2,9 +2,21 @@
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import Select, String, exists, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from portal.accounts.models import Account, AccountState
@@ -117,15 +129,8 @@ def queue(
     days never reorders dates, so ordering by upload time is ordering by due date. Each
     table gives its first page through its own index; the two are merged.
     """
-    branches = []
-    if chosen.kind in ("", FORM_A):
-        branches.append(_application_rows(chosen, after))
-    if chosen.kind != FORM_A:
-        branches.append(_change_rows(chosen, after))
-    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
-    rows = db.session.execute(
-        select(merged).order_by(merged.c.started, merged.c.number).limit(PAGE_SIZE + 1)
-    ).all()
+    statement = _queue_statement(chosen.kind, bool(chosen.institution_code), after is not None)
+    rows = db.session.execute(statement, _parameters(chosen, after)).all()
     days = current_app.config["REVIEW_WORKING_DAYS"]
     pending = chosen.state is ApplicationState.AWAITING_PAPER_REVIEW
     items = []
@@ -153,7 +158,34 @@ def queue(
     return items, QueuePosition(last.step_started_at, last.number)
 
 
-def _application_rows(chosen: QueueFilter, after: QueuePosition | None) -> Select:
+def _parameters(chosen: QueueFilter, after: QueuePosition | None) -> dict:
+    """The values the queue's and the counts' statements are run with."""
+    return {
+        "application_state": chosen.state,
+        "change_state": ChangeState(chosen.state.value),
+        "change_kind": ChangeKind(chosen.kind) if chosen.kind not in ("", FORM_A) else None,
+        "institution_code": chosen.institution_code,
+        "after_started": after.step_started_at if after else None,
+        "after_number": after.number if after else None,
+    }
+
+
+# The statements depend on the filter's shape only, never on its values (those are bound
+# parameters): each shape is built once per process. Building the union of two joined
+# selects took longer than running it.
+@cache
+def _queue_statement(kind: str, by_institution: bool, paged: bool) -> Select:
+    """One page of the queue for this shape of filter, both tables merged in queue order."""
+    branches = []
+    if kind in ("", FORM_A):
+        branches.append(_application_rows(by_institution, paged))
+    if kind != FORM_A:
+        branches.append(_change_rows(bool(kind), by_institution, paged))
+    merged = union_all(*(select(branch.subquery()) for branch in branches)).subquery()
+    return select(merged).order_by(merged.c.started, merged.c.number).limit(PAGE_SIZE + 1)
+
+
+def _application_rows(by_institution: bool, paged: bool) -> Select:
     """Manager applications (form A) that went to paper, in the chosen state: one page.
 
     The partial index on (state, step_started_at, number) WHERE paper_at IS NOT NULL holds
@@ -175,14 +207,17 @@ def _application_rows(chosen: QueueFilter, after: QueuePosition | None) -> Selec
         .join(Institution, Application.institution_id == Institution.id)
         .join(Account, Application.account_id == Account.id)
         .outerjoin(DECIDER, Application.decided_by_id == DECIDER.id)
-        .where(Application.state == chosen.state, Application.paper_at.is_not(None))
+        .where(
+            Application.state == bindparam("application_state"),
+            Application.paper_at.is_not(None),
+        )
     )
     return _page_of(
-        statement, chosen, after, Application.step_started_at, Application.application_no
+        statement, by_institution, paged, Application.step_started_at, Application.application_no
     )
 
 
-def _change_rows(chosen: QueueFilter, after: QueuePosition | None) -> Select:
+def _change_rows(by_kind: bool, by_institution: bool, paged: bool) -> Select:
     """Manager changes that went to paper, in the chosen state (and kind): one page."""
     statement = (
         select(
@@ -201,27 +236,29 @@ def _change_rows(chosen: QueueFilter, after: QueuePosition | None) -> Select:
         .join(FILER, ManagerChange.filed_by_id == FILER.id)
         .outerjoin(DECIDER, ManagerChange.decided_by_id == DECIDER.id)
         .where(
-            ManagerChange.state == ChangeState(chosen.state.value),
+            ManagerChange.state == bindparam("change_state"),
             ManagerChange.paper_at.is_not(None),
         )
     )
-    if chosen.kind:
-        statement = statement.where(ManagerChange.kind == ChangeKind(chosen.kind))
+    if by_kind:
+        statement = statement.where(ManagerChange.kind == bindparam("change_kind"))
     return _page_of(
-        statement, chosen, after, ManagerChange.step_started_at, ManagerChange.change_no
+        statement, by_institution, paged, ManagerChange.step_started_at, ManagerChange.change_no
     )
 
 
-def _page_of(statement: Select, chosen: QueueFilter, after, started, number) -> Select:
+def _page_of(statement: Select, by_institution: bool, paged: bool, started, number) -> Select:
     """The institution filter, the rows after the position, and one page in queue order."""
-    if chosen.institution_code:
-        statement = statement.where(Institution.code == chosen.institution_code)
-    if after is not None:
+    if by_institution:
+        statement = statement.where(Institution.code == bindparam("institution_code"))
+    if paged:
+        after_started = bindparam("after_started", type_=started.type)
+        after_number = bindparam("after_number", type_=number.type)
         statement = statement.where(
             # The first condition alone is what the index can seek to; the second breaks
             # ties of the same moment by number, as the order does.
-            started >= after.step_started_at,
-            or_(started > after.step_started_at, number > after.number),
+            started >= after_started,
+            or_(started > after_started, number > after_number),
         )
     return statement.order_by(started, number).limit(PAGE_SIZE + 1)
 
@@ -235,31 +272,36 @@ def counts_by_state(chosen: QueueFilter = QueueFilter()) -> dict[str, int]:
     waiting filings on each page load was most of the page's database time.
     """
     counts = dict.fromkeys((state.value for state in QUEUE_STATES), 0)
-    tables = []
+    parameters = _parameters(chosen, None)
+    models = []
     if chosen.kind in ("", FORM_A):
-        tables.append((Application, None))
+        models.append(Application)
     if chosen.kind != FORM_A:
-        kind = ManagerChange.kind == ChangeKind(chosen.kind) if chosen.kind else None
-        tables.append((ManagerChange, kind))
-    for model, kind in tables:
-        per_state = []
-        for state in QUEUE_STATES:
-            rows = select(model.id).where(model.state == state.value, model.paper_at.is_not(None))
-            if kind is not None:
-                rows = rows.where(kind)
-            if chosen.institution_code:
-                rows = rows.join(Institution, model.institution_id == Institution.id).where(
-                    Institution.code == chosen.institution_code
-                )
-            capped = rows.limit(COUNT_CAP + 1).subquery()
-            per_state.append(
-                select(literal(state.value).label("state"), func.count().label("n")).select_from(
-                    capped
-                )
-            )
-        for state, count in db.session.execute(union_all(*per_state)):
+        models.append(ManagerChange)
+    for model in models:
+        statement = _counts_statement(model, bool(chosen.kind), bool(chosen.institution_code))
+        for state, count in db.session.execute(statement, parameters):
             counts[state] += count
     return counts
+
+
+@cache
+def _counts_statement(model: type, by_kind: bool, by_institution: bool) -> Select:
+    """Each queue state's count, capped, for one table and this shape of filter."""
+    per_state = []
+    for state in QUEUE_STATES:
+        rows = select(model.id).where(model.state == state.value, model.paper_at.is_not(None))
+        if model is ManagerChange and by_kind:
+            rows = rows.where(ManagerChange.kind == bindparam("change_kind"))
+        if by_institution:
+            rows = rows.join(Institution, model.institution_id == Institution.id).where(
+                Institution.code == bindparam("institution_code")
+            )
+        capped = rows.limit(COUNT_CAP + 1).subquery()
+        per_state.append(
+            select(literal(state.value).label("state"), func.count().label("n")).select_from(capped)
+        )
+    return union_all(*per_state)
 
 
 def paper_application(application_id: int) -> Application:

@@ -10,8 +10,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.models import StaffRole
@@ -20,6 +18,8 @@ from portal.changes import decisions as change_decisions
 from portal.changes.labels import ACTION_LABELS, KIND_LABELS
 from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import ChangeRefused, NoLongerApplies
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.identity.identifiers import mask_national_id
 from portal.localtime import local_now
 from portal.registration.models import ApplicationState

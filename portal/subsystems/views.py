@@ -1,11 +1,11 @@
 """子系統權限審核: a subsystem administrator decides on requests for their subsystems."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.accounts.models import StaffRole
 from portal.authz import staff_required
+from portal.i18n import gettext as _
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
 from portal.subsystems import services

@@ -1,8 +1,8 @@
 """E-mails about a manager application's verification."""
 
 from flask import render_template
-from flask_babel import gettext as _
 
+from portal.i18n import gettext as _
 from portal.mail import external_url, send_mail
 from portal.registration.models import Application
 

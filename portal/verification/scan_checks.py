@@ -20,8 +20,9 @@ from math import ceil, prod
 from typing import Final
 
 import pikepdf
-from flask_babel import lazy_gettext as _l
 from PIL import Image
+
+from portal.i18n import lazy_gettext as _l
 
 MM_PER_POINT: Final = 25.4 / 72
 CHUNK: Final = 64 * 1024

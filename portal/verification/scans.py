@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import AccountState
@@ -16,6 +15,7 @@ from portal.audit.services import Origin, record_event
 from portal.changes.models import ChangeState, ManagerChange
 from portal.db_types import utcnow
 from portal.extensions import db
+from portal.i18n import lazy_gettext as _l
 from portal.registration.models import Application, ApplicationState
 from portal.verification import qr, scan_checks
 from portal.verification.models import PaperScan

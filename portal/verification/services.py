@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Row, bindparam, delete, select, update
 
 from portal.accounts.models import Account, AccountState, Role
@@ -22,6 +20,8 @@ from portal.changes.models import ManagerChange
 from portal.db_types import utcnow
 from portal.errors import DomainError
 from portal.extensions import db
+from portal.i18n import gettext
+from portal.i18n import lazy_gettext as _l
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
 from portal.verification.certificates import (

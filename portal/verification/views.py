@@ -17,11 +17,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from portal.db_types import parse_id
 from portal.extensions import limiter
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.localtime import local_date
 from portal.printing import ManagerFormData, render_manager_form
 from portal.registration.models import Application

@@ -155,6 +155,14 @@ def test_main_pages_fit_a_phone_for_every_role(
         "/login",
         "/password/forgot",
         "/institutions/search?q=診所",
+        "/announcements",
+        "/downloads",
+        "/faq",
+        "/guide",
+        "/contact",
+        "/sitemap",
+        "/privacy",
+        "/accessibility",
     ):
         check_fits(visitor, url, path, too_wide)
 
@@ -181,7 +189,15 @@ def test_main_pages_fit_a_phone_for_every_role(
         ),
         "help_desk": ("/review", people["paper_review"]),
         "subsystem_admin": ("/subsystem-admin/requests",),
-        "portal_admin": ("/admin/staff", "/admin/staff/new", "/admin/audit"),
+        "portal_admin": (
+            "/admin/staff",
+            "/admin/staff/new",
+            "/admin/audit",
+            "/admin/content",
+            "/admin/content/announcement",
+            "/admin/content/announcement/new",
+            "/admin/content/download/1",
+        ),
     }
     for who, paths in pages.items():
         page = phone()

@@ -25,6 +25,19 @@ from portal.accounts.models import AccountState, Role, StaffRole
 from portal.audit.services import Origin
 from portal.changes.models import ChangeAction, ChangeState
 from portal.changes.services import Filing, file_change
+from portal.content.models import (
+    Announcement,
+    AnnouncementCategory,
+    ContactWindow,
+    ContentFile,
+    Download,
+    DownloadCategory,
+    FaqEntry,
+    FaqTopic,
+    GuideKind,
+    GuidePage,
+)
+from portal.db_types import utcnow
 from portal.extensions import limiter
 from portal.registration.models import ApplicationState
 from portal.subsystems.models import Subsystem, SubsystemRequest
@@ -116,6 +129,62 @@ def _scan_on_disk(uploads, **owner) -> PaperScan:
     return scan
 
 
+# One published item of each kind of the public site, all with this id, so that the walk
+# goes through every content route once per id rather than once per kind and id.
+CONTENT_ID = 777
+
+
+def _content_on_disk(uploads, file_id: int, **owner) -> ContentFile:
+    stored = ContentFile(
+        id=file_id,
+        stored_name=f"{factories.next_number()}.png",
+        original_name="圖.png",
+        content_type="image/png",
+        size=len(PNG),
+        sha256="0" * 64,
+        **owner,
+    )
+    folder = uploads.parent / "content-files"
+    folder.mkdir(exist_ok=True)
+    (folder / stored.stored_name).write_bytes(PNG)
+    return stored
+
+
+def _content(db_session, uploads) -> dict[str, list[int]]:
+    """An announcement, a download, a question, a guide page and a contact window, published,
+    with the announcement's and the guide's files on disk."""
+    published = {"id": CONTENT_ID, "publish_at": utcnow()}
+    db_session.add_all(
+        [
+            Announcement(title="公告", category=AnnouncementCategory.SYSTEM, body="x", **published),
+            FaqEntry(topic=FaqTopic.OTHER, question="問題", answer="回答", **published),
+            GuidePage(kind=GuideKind.START, title="指南", body="x", **published),
+            ContactWindow(name="窗口", **published),
+        ]
+    )
+    db_session.flush()
+    files = [
+        _content_on_disk(uploads, CONTENT_ID + 1, announcement_id=CONTENT_ID),
+        _content_on_disk(uploads, CONTENT_ID + 2, guide_id=CONTENT_ID),
+        _content_on_disk(uploads, CONTENT_ID + 3),
+    ]
+    db_session.add_all(files)
+    db_session.flush()
+    db_session.add(
+        Download(
+            title="手冊", category=DownloadCategory.MANUAL, file_id=CONTENT_ID + 3, **published
+        )
+    )
+    db_session.flush()
+    return {
+        "item_id": [CONTENT_ID],
+        "announcement_id": [CONTENT_ID],
+        "download_id": [CONTENT_ID],
+        "guide_id": [CONTENT_ID],
+        "file_id": [stored.id for stored in files],
+    }
+
+
 @pytest.fixture
 def world(db_session, uploads) -> dict:
     """An institution with something of every kind to look at, and a person of each role."""
@@ -156,6 +225,7 @@ def world(db_session, uploads) -> dict:
             "account_id": [general.id, people["help_desk"].id],
             "scan_id": [scan.id for scan in scans],
             "request_id": [asked.id],
+            **_content(db_session, uploads),
         },
         # What the other fields hold while one is hostile, so that the form gets further.
         "plausible": {
@@ -174,6 +244,13 @@ def world(db_session, uploads) -> dict:
             "role": "general",
             "kind": "handover",
             "target_id": str(general.id),
+            "title": "公告",
+            "category": "system",
+            "question": "問題",
+            "answer": "回答",
+            "topic": "applying",
+            "guide_kind": "start",
+            "direction": "up",
         },
     }
 

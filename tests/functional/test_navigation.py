@@ -64,6 +64,8 @@ def test_manager_pages(client, db_session):
         (StaffRole.PORTAL_ADMIN, "/admin/staff", {"工作人員管理": "page"}),
         (StaffRole.PORTAL_ADMIN, "/admin/staff/new", {"工作人員管理": "true"}),
         (StaffRole.PORTAL_ADMIN, "/admin/audit", {"稽核紀錄": "page"}),
+        (StaffRole.PORTAL_ADMIN, "/admin/content", {"網站內容管理": "page"}),
+        (StaffRole.PORTAL_ADMIN, "/admin/content/faq/new", {"網站內容管理": "true"}),
     ],
 )
 def test_staff_pages(client, db_session, role, path, expected):
