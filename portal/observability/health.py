@@ -55,10 +55,9 @@ def _outbox_state() -> str:
     try:
         backed_up = queued_beyond(limit)
     except SQLAlchemyError:
-        db.session.rollback()
-        return "failed"
+        backed_up = True
     finally:
-        db.session.rollback()  # ends the transaction and its statement timeout
+        db.session.rollback()  # ends the transaction, and its statement timeout with it
     return "failed" if backed_up else "ok"
 
 
