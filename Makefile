@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 PORT ?= 5000
+RP_PORT ?= 5001
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
 
@@ -18,14 +19,25 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclit
 
 .PHONY: run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
 
-# The worker (outbox mail, daily jobs) runs in the background beside gunicorn; when gunicorn
-# ends (Ctrl-C), the trap stops the worker too. The two gunicorn workers share their metrics
-# through PROMETHEUS_MULTIPROC_DIR (emptied by gunicorn at start); the app logs each request.
-run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.1:$(PORT) with the worker
+# The worker (outbox mail, back-channel logout, daily jobs) and the demo relying party for
+# 戒菸服務系統 (demo_rp/, client cessation-demo, registered here with a fresh secret each run)
+# run in the background beside gunicorn; when gunicorn ends (Ctrl-C), the trap stops them
+# too. The two gunicorn workers share their metrics through PROMETHEUS_MULTIPROC_DIR
+# (emptied by gunicorn at start); the app logs each request.
+RP_URL := http://127.0.0.1:$(RP_PORT)
+run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.1:$(PORT) with the worker and the demo RP on $(RP_PORT)
 	PORTAL_ENV=development $(FLASK) db upgrade
 	PORTAL_ENV=development $(FLASK) load-demo
+	PORTAL_ENV=development $(FLASK) register-client cessation-demo --replace \
+		--subsystem cessation --name 戒菸服務系統（示範） \
+		--redirect-uri $(RP_URL)/callback --post-logout-redirect-uri $(RP_URL)/signed-out \
+		--backchannel-logout-uri $(RP_URL)/backchannel-logout \
+		--initiate-login-uri $(RP_URL)/login --secret-file instance/demo-rp-secret
 	PORTAL_ENV=development $(FLASK) worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	PORTAL_ISSUER=http://127.0.0.1:$(PORT) RP_PORT=$(RP_PORT) RP_CLIENT_SECRET_FILE=instance/demo-rp-secret \
+		RP_STORE=instance/demo_rp.sqlite $(VENV)/bin/gunicorn --bind 127.0.0.1:$(RP_PORT) \
+		--workers 1 --threads 4 --worker-class gthread 'demo_rp:create_app()' & rp=$$!; \
+	trap 'kill $$worker $$rp 2>/dev/null; wait $$worker $$rp' EXIT; \
 	PORTAL_ENV=development PROMETHEUS_MULTIPROC_DIR=$(PORTAL_INSTANCE_PATH)/metrics \
 		$(VENV)/bin/gunicorn -c python:portal.gunicorn_config --bind 127.0.0.1:$(PORT) \
 		--workers 2 --threads 4 --worker-class gthread wsgi:app
@@ -41,8 +53,8 @@ test-postgresql:
 	TEST_DATABASE=postgresql TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(PY) -m pytest -p no:cacheprovider
 
 lint: venv
-	$(VENV)/bin/ruff check portal card_helper tests bench
-	$(VENV)/bin/ruff format --check portal card_helper tests bench
+	$(VENV)/bin/ruff check portal card_helper demo_rp tests bench
+	$(VENV)/bin/ruff format --check portal card_helper demo_rp tests bench
 
 bench: system-deps venv translations services ## load scenarios; prints their figures
 	$(PY) -m bench.registration
@@ -51,6 +63,7 @@ bench: system-deps venv translations services ## load scenarios; prints their fi
 	$(PY) -m bench.apply_change
 	$(PY) -m bench.qr_match
 	$(PY) -m bench.public_pages
+	$(PY) -m bench.oidc
 
 system-deps:
 	@missing=$$(for package in $(APT_PACKAGES); do \

@@ -62,6 +62,9 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
 
     _init_extensions(app)
     _register_blueprints(app)
+    from portal.oidc.server import init_provider
+
+    init_provider(app)
     register_error_pages(app)
     init_security_headers(app)
 
@@ -210,9 +213,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.content.views import bp as content_bp
     from portal.institutions.views import bp as institutions_bp
     from portal.manager.views import bp as manager_bp
+    from portal.oidc.admin_views import bp as oidc_admin_bp
+    from portal.oidc.views import bp as oidc_bp
     from portal.registration.views import bp as registration_bp
     from portal.review.views import bp as review_bp
     from portal.subsystems.views import bp as subsystems_bp
+    from portal.subsystems.views import mine_bp as my_subsystems_bp
     from portal.verification.views import bp as verification_bp
 
     for blueprint in (
@@ -224,6 +230,9 @@ def _register_blueprints(app: Flask) -> None:
         manager_bp,
         changes_bp,
         subsystems_bp,
+        my_subsystems_bp,
+        oidc_bp,
+        oidc_admin_bp,
         admin_bp,
         verification_bp,
         review_bp,

@@ -1,5 +1,7 @@
 """Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`,
-`flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`, `flask worker`."""
+`flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`, `flask worker`,
+and the OpenID Connect provider's `flask register-client`, `flask rotate-client-secret`,
+`flask rotate-oidc-key`."""
 
 import signal
 import threading
@@ -24,6 +26,11 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(manager_digest)
     app.cli.add_command(refresh_card_crls)
     app.cli.add_command(worker)
+    from portal.oidc.commands import register_client, rotate_client_secret, rotate_oidc_key
+
+    app.cli.add_command(register_client)
+    app.cli.add_command(rotate_client_secret)
+    app.cli.add_command(rotate_oidc_key)
 
 
 @click.command("import-institutions")

@@ -200,6 +200,17 @@ class Config:
     # EXTERNAL_BASE_URL, and development and tests serve any.
     TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
 
+    # The OpenID Connect provider: access tokens live OIDC_ACCESS_TOKEN_SECONDS (10 min),
+    # refresh tokens (rotated at each use) OIDC_REFRESH_TOKEN_HOURS, as long as a portal
+    # session at most; a retired signing key stays in the JWKS OIDC_KEY_RETIRE_HOURS after a
+    # rotation; a subsystem's back-channel logout endpoint gets this many seconds to answer.
+    OIDC_ACCESS_TOKEN_SECONDS = env_int("OIDC_ACCESS_TOKEN_SECONDS", 600)
+    OIDC_REFRESH_TOKEN_HOURS = env_int("OIDC_REFRESH_TOKEN_HOURS", 12)
+    OIDC_KEY_RETIRE_HOURS = env_int("OIDC_KEY_RETIRE_HOURS", 24)
+    OIDC_BACKCHANNEL_TIMEOUT_SECONDS = env_int("OIDC_BACKCHANNEL_TIMEOUT_SECONDS", 5)
+    # Subsystems' addresses must be https, except on the local machine, unless this is on.
+    OIDC_ALLOW_HTTP_CLIENTS = env_bool("OIDC_ALLOW_HTTP_CLIENTS", False)
+
     # Scheduled work, run by `flask worker` once a day at or after a Taipei time ("HH:MM";
     # "off" never): the help desk's digest of filings due by the next working day and
     # overdue (working days only), the managers' digest (MANAGER_NOTICE "daily" only), and

@@ -14,6 +14,7 @@ from portal.institutions.models import Institution
 from portal.institutions.services import upsert_institutions
 from portal.security.national_ids import encrypt_national_id, national_id_digest
 from portal.security.passwords import hash_password
+from portal.subsystems.models import RequestState, Subsystem, SubsystemRequest
 
 DEMO_MANAGER_USERNAME = "demo.manager"
 DEMO_MANAGER_PASSWORD = "Demo*Manager#2026"
@@ -52,6 +53,8 @@ def load_demo_data() -> list[str]:
         report.append(
             f"manager of {DEMO_HOSPITAL.name}: {DEMO_MANAGER_USERNAME} / {DEMO_MANAGER_PASSWORD}"
         )
+    if _ensure_demo_access():
+        report.append(f"{DEMO_MANAGER_USERNAME}: 戒菸服務系統 approved (open it from 我的子系統)")
     for details in DEMO_STAFF:
         if not username_taken(details.username):
             create_staff(details, DEMO_STAFF_PASSWORD, Origin(remote_addr="demo"))
@@ -60,6 +63,29 @@ def load_demo_data() -> list[str]:
     admin = db.session.scalar(select(Account).where(Account.username_key == DEMO_ADMIN_USERNAME))
     report += load_demo_content(admin)
     return report
+
+
+def _ensure_demo_access() -> bool:
+    """The demo manager may use 戒菸服務系統, so that the demo relying party can be opened."""
+    manager = db.session.scalar(
+        select(Account).where(Account.username_key == DEMO_MANAGER_USERNAME)
+    )
+    cessation = db.session.scalar(select(Subsystem).where(Subsystem.code == "cessation"))
+    if manager is None or cessation is None:
+        return False
+    if any(item.subsystem_id == cessation.id for item in manager.subsystem_requests):
+        return False
+    db.session.add(
+        SubsystemRequest(
+            account_id=manager.id,
+            subsystem_id=cessation.id,
+            state=RequestState.APPROVED,
+            decided_at=utcnow(),
+            justification="示範資料",
+        )
+    )
+    db.session.commit()
+    return True
 
 
 def _ensure_demo_manager() -> bool:

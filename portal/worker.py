@@ -1,7 +1,8 @@
 """The worker: the process beside the web server that does what no request should wait for.
 
-It delivers the outbox and runs the daily jobs (portal/schedule/). `flask worker` runs `run`
-until SIGTERM or SIGINT; `flask worker --once` runs one pass of each (tests, cron).
+It delivers the outbox's mail and the subsystems' back-channel logout tokens, and runs the
+daily jobs (portal/schedule/). `flask worker` runs `run` until SIGTERM or SIGINT;
+`flask worker --once` runs one pass of each (tests, cron).
 """
 
 import logging
@@ -12,6 +13,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.db_types import utcnow
+from portal.oidc.logout import deliver_due_logouts
 from portal.outbox.services import DeliveryReport, deliver_due
 from portal.schedule.jobs import JOBS
 from portal.schedule.services import RunReport, Scheduler
@@ -20,9 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def run_once(app: Flask) -> DeliveryReport:
-    """One pass: send what is due now; what it did."""
+    """One pass: send the mail and the logout tokens due now; what it did with the mail."""
     with app.app_context():
-        return deliver_due()
+        report = deliver_due()
+        logouts = deliver_due_logouts()
+        if logouts.sent or logouts.retrying or logouts.dead:
+            log.info("worker: back-channel logout %s", logouts)
+        return report
 
 
 def run_scheduled(app: Flask, scheduler: Scheduler, now: datetime | None = None) -> list[RunReport]:

@@ -1,6 +1,7 @@
 """Personal accounts of institution staff."""
 
 import enum
+import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -57,6 +58,12 @@ class Account(UserMixin, db.Model):
     username: Mapped[str] = mapped_column(String(30))
     # Case-folded username: the unique constraint makes "Chen01" and "chen01" one name.
     username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    # The subject (`sub`) subsystems know the person by: random, stable, never the ID number.
+    # Always filled (here, and for older accounts by their migration); the column allows
+    # NULL only because SQLite cannot require it without rebuilding this much-referenced table.
+    subject: Mapped[str | None] = mapped_column(
+        String(36), index=True, unique=True, default=lambda: str(uuid.uuid4())
+    )
     password_hash: Mapped[str] = mapped_column(String(200))
     national_id_encrypted: Mapped[str] = mapped_column(Text)
     national_id_digest: Mapped[str] = mapped_column(String(64), index=True)

@@ -18,9 +18,11 @@ from portal.changes.labels import STATE_LABELS as CHANGE_STATE_LABELS
 from portal.changes.services import changes_of
 from portal.i18n import gettext as _
 from portal.identity.identifiers import mask_national_id
+from portal.oidc.clients import openable_subsystem_ids
 from portal.registration.progress import REQUEST_STATE_LABELS
 from portal.rendering import request_origin
 from portal.security.national_ids import decrypt_national_id
+from portal.subsystems.services import not_yet_asked, requests_of
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -33,7 +35,7 @@ def _password_form(**kwargs) -> ChangePasswordForm:
     )
 
 
-def _render(password_form=None, contact_form=None, status: int = 200):
+def _render(password_form=None, contact_form=None, status: int = 200, **subsystem_form):
     # The form not submitted is not bound to the request: both forms have a field named
     # current_password, and the other form's would seem typed into and cleared.
     password_form = password_form or _password_form(formdata=None)
@@ -41,6 +43,11 @@ def _render(password_form=None, contact_form=None, status: int = 200):
     return render_template(
         "accounts/home.html",
         account=current_user,
+        my_requests=requests_of(current_user),
+        askable=not_yet_asked(current_user) if current_user.role else [],
+        openable=openable_subsystem_ids(),
+        ask_error=subsystem_form.get("ask_error"),
+        ask_values=subsystem_form.get("ask_values") or {},
         masked_national_id=mask_national_id(
             decrypt_national_id(current_user.national_id_encrypted)
         ),
@@ -52,6 +59,11 @@ def _render(password_form=None, contact_form=None, status: int = 200):
         contact_form=contact_form,
         assessment=password_form.page_assessment(),
     ), status
+
+
+def render_home(ask_error: str, ask_values, status: int):
+    """我的帳號 with the refused request for a subsystem shown next to its fields."""
+    return _render(status=status, ask_error=ask_error, ask_values=ask_values)
 
 
 @bp.get("/account")

@@ -11,6 +11,7 @@ from portal.accounts.services import username_taken
 from portal.audit.services import Origin, record_event
 from portal.auth.notifications import send_reset_link
 from portal.auth.passwords import issue_reset_token
+from portal.auth.services import end_other_sessions
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
@@ -128,6 +129,8 @@ def change_staff(
     }
     account.staff_role = role
     account.administered_subsystems = _subsystems_for(role, subsystem_codes)
+    if account.is_active and not active:
+        end_other_sessions(account, reason="deactivated")
     account.state = AccountState.ACTIVE if active else AccountState.DEACTIVATED
     after = {"role": role.value, "subsystems": list(subsystem_codes), "active": active}
     _audit("staff.role_changed", account, origin, actor, {"before": before, "after": after})

@@ -32,6 +32,11 @@ ACTION_LABELS = {
     "subsystem_request.approved": _l("核准子系統使用"),
     "subsystem_request.refused": _l("不核准子系統使用"),
     "subsystem_request.revoked": _l("撤銷子系統使用權限"),
+    "subsystem_request.asked": _l("申請使用子系統"),
+    "subsystem_request.withdrawn": _l("撤回子系統使用申請"),
+    "oidc_client.registered": _l("登記子系統用戶端"),
+    "oidc_client.updated": _l("變更子系統用戶端設定"),
+    "oidc_client.secret_rotated": _l("重新產生子系統用戶端密鑰"),
     "staff.created": _l("建立工作人員帳號"),
     "staff.role_changed": _l("變更工作人員角色"),
     "login.succeeded": _l("登入成功"),
@@ -74,6 +79,7 @@ ACTION_GROUP_LABELS = {
     "audit": _l("稽核紀錄"),
     "outbox": _l("電子郵件寄送"),
     "content": _l("網站內容"),
+    "oidc_client": _l("子系統用戶端"),
 }
 
 SUBJECT_TYPE_LABELS = {
@@ -88,6 +94,7 @@ SUBJECT_TYPE_LABELS = {
     "faq": _l("常見問答"),
     "guide": _l("指南頁面"),
     "contact": _l("諮詢窗口"),
+    "oidc_client": _l("子系統用戶端"),
 }
 
 # The keys events keep in their detail; a key missing here is shown as it is stored.
@@ -103,6 +110,8 @@ DETAIL_KEY_LABELS = {
     "after": _l("變更後"),
     "email_changed": _l("電子郵件已變更"),
     "account_id": _l("帳號編號"),
+    "redirect_uris": _l("登入後返回網址"),
+    "may_receive_national_id": _l("可取得身分證字號"),
     "accounts": _l("帳號編號"),
     "kind": _l("異動類別"),
     "certificate_serial": _l("憑證序號"),

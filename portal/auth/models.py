@@ -27,6 +27,9 @@ class UserSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     remote_addr: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    # How the person proved who they are (RFC 8176 values, space-separated): "pwd", or
+    # "pwd otp" for staff, whose second factor subsystems read from the ID token's amr/acr.
+    auth_methods: Mapped[str] = mapped_column(String(40), default="pwd", server_default="pwd")
 
     account: Mapped[Account] = relationship()
 

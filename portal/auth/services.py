@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, username_key
@@ -158,14 +158,19 @@ def _claim_step(account: Account, step: int, now: datetime) -> bool:
     return claimed == 1
 
 
-def start_session(account: Account, origin: Origin) -> SessionToken:
-    """Open a new server-side session for the account and record the sign-in."""
+def start_session(account: Account, origin: Origin, auth_methods: str = "pwd") -> SessionToken:
+    """Open a new server-side session for the account and record the sign-in.
+
+    `auth_methods` says how the person proved who they are ("pwd", or "pwd otp" with the
+    second factor); subsystems read it from the ID token.
+    """
     token = secrets.token_urlsafe(32)
     row = UserSession(
         token_digest=token_digest(token),
         account_id=account.id,
         remote_addr=origin.remote_addr,
         user_agent=(origin.user_agent or "")[:200] or None,
+        auth_methods=auth_methods,
     )
     db.session.add(row)
     _audit("login.succeeded", account, origin)
@@ -204,13 +209,16 @@ def end_session(token: str, origin: Origin) -> None:
         select(UserSession).where(UserSession.token_digest == token_digest(token))
     )
     if row is not None and row.ended_at is None:
+        from portal.oidc.logout import session_ended
+
         row.ended_at = utcnow()
+        session_ended(row.id)
         _audit("logout", row.account, origin)
         db.session.commit()
 
 
-def purge_sessions(dead_before: datetime) -> int:
-    """Delete the sessions that ended, or passed a time limit, before then; how many.
+def dead_sessions(dead_before: datetime) -> Select:
+    """The ids of the sessions that ended, or passed a time limit, before then.
 
     A session not marked ended is dead once idle or old past its limits (nobody came back
     to have it marked), so each condition alone means it was over before the moment given.
@@ -218,27 +226,45 @@ def purge_sessions(dead_before: datetime) -> int:
     config = current_app.config
     idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
     absolute = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    return select(UserSession.id).where(
+        or_(
+            UserSession.ended_at < dead_before,
+            UserSession.last_seen_at < dead_before - idle,
+            UserSession.created_at < dead_before - absolute,
+        )
+    )
+
+
+def purge_sessions(dead_before: datetime) -> int:
+    """Delete the sessions dead before then (their relying-party sign-ins first); how many."""
+    from portal.oidc.purge import purge_logins_of
+
+    purge_logins_of(dead_sessions(dead_before))
     return db.session.execute(
         delete(UserSession)
-        .where(
-            or_(
-                UserSession.ended_at < dead_before,
-                UserSession.last_seen_at < dead_before - idle,
-                UserSession.created_at < dead_before - absolute,
-            )
-        )
+        .where(UserSession.id.in_(dead_sessions(dead_before)))
         .execution_options(synchronize_session=False)
     ).rowcount
 
 
-def end_other_sessions(account: Account, keep_token: str | None = None) -> int:
-    """End every session of the account but the one given; how many were ended."""
+def end_other_sessions(
+    account: Account, keep_token: str | None = None, reason: str = "password_changed"
+) -> int:
+    """End every session of the account but the one given; how many were ended.
+
+    Every subsystem the person is signed in to is told (back-channel logout), the kept
+    session's too: what ends sessions here is a new password or a deactivation.
+    """
+    from portal.oidc.logout import account_sessions_ended
+
     statement = update(UserSession).where(
         UserSession.account_id == account.id, UserSession.ended_at.is_(None)
     )
     if keep_token:
         statement = statement.where(UserSession.token_digest != token_digest(keep_token))
-    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+    ended = db.session.execute(statement.values(ended_at=utcnow())).rowcount
+    account_sessions_ended(account.id, reason)
+    return ended
 
 
 def _audit(

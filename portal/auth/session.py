@@ -25,10 +25,10 @@ def fresh_session() -> None:
     session.update(kept)
 
 
-def sign_in(account: Account, origin: Origin) -> None:
+def sign_in(account: Account, origin: Origin, auth_methods: str = "pwd") -> None:
     """Start a fresh session: nothing of the anonymous one but the language (no fixation)."""
     fresh_session()
-    token = start_session(account, origin).token
+    token = start_session(account, origin, auth_methods).token
     session[SESSION_TOKEN_KEY] = token
     login_user(account)
 

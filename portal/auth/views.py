@@ -15,7 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from portal.accounts.models import Account
+from portal.accounts.models import Account, StaffRole
 from portal.audit.services import record_event
 from portal.auth import totp
 from portal.auth.forms import ForgotPasswordForm, LoginForm, NewPasswordForm, TotpForm
@@ -91,7 +91,13 @@ def login():
 
 
 def _landing_page(account: Account) -> str:
-    """Where a sign-in with no `next` goes: a manager with applications waiting, to them."""
+    """Where a sign-in with no `next` goes: each role to its work (the help desk to its
+    queue, subsystem administrators to their requests, a manager with applications waiting
+    to them), everyone else to 我的帳號 and their subsystems."""
+    if account.staff_role is StaffRole.HELP_DESK:
+        return url_for("review.queue")
+    if account.staff_role is StaffRole.SUBSYSTEM_ADMIN:
+        return url_for("subsystems.requests")
     if account.is_manager and has_pending_applications(account):
         return url_for("manager.applications")
     return url_for("accounts.home")
@@ -135,8 +141,8 @@ def second_factor():
             target = session[PENDING_SECOND_FACTOR_KEY].get("next")
             if enrolling:
                 _audit_account("totp.enrolled", account)
-            sign_in(account, request_origin())
-            return redirect(target or url_for("accounts.home"), 303)
+            sign_in(account, request_origin(), auth_methods="pwd otp")
+            return redirect(target or _landing_page(account), 303)
     qr = secret = None
     if enrolling:
         # The same seed until it is confirmed: the QR code already scanned keeps working.

@@ -216,7 +216,7 @@ def apply_change(change: ManagerChange, now: datetime) -> list[Account]:
         account = accounts[item.account_id]
         if item.action is ChangeAction.DEACTIVATE:
             account.state = AccountState.DEACTIVATED
-            end_other_sessions(account)
+            end_other_sessions(account, reason="deactivated")
         elif item.action is ChangeAction.PROMOTE:
             account.role = Role.MANAGER
         else:

@@ -226,7 +226,7 @@ def deactivate_user(manager: Account, account_id: int, reason: str, origin: Orig
         raise AlreadyDecided()
     account.state = AccountState.DEACTIVATED
     # Ended in the same transaction, not left for their next request to notice.
-    end_other_sessions(account)
+    end_other_sessions(account, reason="deactivated")
     record_event(
         "account.deactivated",
         subject_type="account",

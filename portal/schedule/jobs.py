@@ -9,6 +9,7 @@ from portal.auth.passwords import purge_reset_tokens
 from portal.auth.services import purge_sessions
 from portal.localtime import local_date
 from portal.manager.services import send_pending_digests
+from portal.oidc.purge import purge_sent_logouts
 from portal.outbox.services import purge_sent
 from portal.review.deadlines import help_desk_digest
 from portal.review.notifications import send_help_desk_digest
@@ -40,14 +41,17 @@ def manager_digest_job(now: datetime) -> dict[str, Any]:
 
 
 def purge_job(now: datetime) -> dict[str, Any]:
-    """Delete sessions, card challenges and reset links long over, and old sent mail."""
+    """Delete sessions (with the subsystems' sign-ins of them), card challenges and reset
+    links long over, and old sent mail and logout tokens."""
     config = current_app.config
     over_before = now - timedelta(days=config["PURGE_EXPIRED_AFTER_DAYS"])
+    sent_before = now - timedelta(days=config["OUTBOX_SENT_RETENTION_DAYS"])
     return {
         "sessions": purge_sessions(over_before),
         "card_challenges": purge_challenges(over_before),
         "reset_tokens": purge_reset_tokens(over_before),
-        "sent_mail": purge_sent(now - timedelta(days=config["OUTBOX_SENT_RETENTION_DAYS"])),
+        "sent_mail": purge_sent(sent_before),
+        "sent_logout_tokens": purge_sent_logouts(sent_before),
     }
 
 

@@ -1,12 +1,14 @@
 """HTTP security headers added to every response."""
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 
-def content_security_policy(card_helper_url: str) -> str:
+def content_security_policy(card_helper_url: str, form_action: tuple[str, ...] = ()) -> str:
     """No inline scripts or styles anywhere; scripts may reach only us and the card helper.
 
     htmx is told not to inject its indicator styles, and every script is a static file.
+    Forms post only to us; `form_action` adds the origins a form may lead on to through
+    redirects (a sign-in that goes on to a subsystem).
     """
     return "; ".join(
         [
@@ -18,7 +20,7 @@ def content_security_policy(card_helper_url: str) -> str:
             f"connect-src 'self' {card_helper_url}",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            " ".join(("form-action 'self'", *form_action)),
             "frame-ancestors 'none'",
         ]
     )
@@ -32,7 +34,11 @@ def init_security_headers(app: Flask) -> None:
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", policy)
+        extra = tuple(getattr(g, "form_action_origins", ()))
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(app.config["CARD_HELPER_URL"], extra) if extra else policy,
+        )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -49,6 +49,12 @@ class SubsystemRequest(db.Model):
     )
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the person asks (asked from 我的子系統), and why a refusal said no.
+    justification: Mapped[str | None] = mapped_column(String(200))
+    refusal_reason: Mapped[str | None] = mapped_column(String(200))
+    # The sign-in a subsystem asked for while access was missing: opening the subsystem
+    # once access is granted resumes it, so the person lands where they wanted to go.
+    resume_path: Mapped[str | None] = mapped_column(String(2000))
 
     subsystem: Mapped[Subsystem] = relationship(lazy="joined")
     account: Mapped["Account"] = relationship(back_populates="subsystem_requests")  # noqa: F821

@@ -16,6 +16,14 @@ from portal.changes.models import (
     ManagerChangeItem,
 )
 from portal.extensions import db
+from portal.oidc.models import (
+    DeliveryState,
+    LogoutDelivery,
+    OidcAuthorizationCode,
+    OidcClient,
+    OidcLogin,
+    OidcToken,
+)
 from portal.outbox.models import OutboxMessage
 from portal.registration.models import ApplicationState
 from portal.schedule.jobs import JOBS
@@ -258,8 +266,15 @@ def test_the_purge_deletes_what_ended_long_enough_ago_and_keeps_the_rest(
         "ended lately": dict(created_at=long_ago, last_seen_at=lately, ended_at=lately),
         "live": dict(created_at=now, last_seen_at=now),
     }
+    session_ids = {}
     for digest, times in sessions.items():
-        db.session.add(UserSession(token_digest=digest, account_id=person.id, **times))
+        row = UserSession(token_digest=digest, account_id=person.id, **times)
+        db.session.add(row)
+        db.session.flush()
+        session_ids[digest] = row.id
+    # A subsystem signed in through the session long over and through the one over lately.
+    client = _signed_in_subsystem(person, session_ids["ended long ago"], long_ago, "old")
+    _signed_in_subsystem(person, session_ids["ended lately"], lately, "recent", client)
     for digest, expires in (("old link", long_ago), ("recent link", lately)):
         db.session.add(
             PasswordResetToken(token_digest=digest, account_id=person.id, expires_at=expires)
@@ -270,6 +285,8 @@ def test_the_purge_deletes_what_ended_long_enough_ago_and_keeps_the_rest(
             CardChallenge(application_id=application.id, nonce=nonce, expires_at=expires)
         )
     keep_mail = app.config["OUTBOX_SENT_RETENTION_DAYS"]
+    long_sent = now - timedelta(days=keep_mail, hours=1)
+    recent_sent = now - timedelta(days=keep_mail - 1)
     mail = {
         "sent long ago": (OutboxState.SENT, now - timedelta(days=keep_mail, hours=1)),
         "sent lately": (OutboxState.SENT, now - timedelta(days=keep_mail - 1)),
@@ -291,13 +308,33 @@ def test_the_purge_deletes_what_ended_long_enough_ago_and_keeps_the_rest(
         )
     db.session.flush()
 
+    for sid, sent_at in (("old-logout", long_sent), ("recent-logout", recent_sent)):
+        db.session.add(
+            LogoutDelivery(
+                client_id=client.id,
+                subject="s",
+                sid=sid,
+                reason="logout",
+                state=DeliveryState.SENT,
+                created_at=sent_at,
+                due_at=sent_at,
+                sent_at=sent_at,
+            )
+        )
+    db.session.flush()
+
     assert run_jobs(now)["purge"] is Outcome.RAN
     assert runs_of("purge")[0].detail == {
         "sessions": 2,
         "card_challenges": 1,
         "reset_tokens": 1,
         "sent_mail": 1,
+        "sent_logout_tokens": 1,
     }
+    assert list(db.session.scalars(select(OidcLogin.sid))) == ["recent"]
+    assert list(db.session.scalars(select(OidcAuthorizationCode.code_digest))) == ["recent"]
+    assert list(db.session.scalars(select(OidcToken.access_token_digest))) == ["recent"]
+    assert list(db.session.scalars(select(LogoutDelivery.sid))) == ["recent-logout"]
     assert set(db.session.scalars(select(UserSession.token_digest))) == {"ended lately", "live"}
     assert list(db.session.scalars(select(PasswordResetToken.token_digest))) == ["recent link"]
     assert list(db.session.scalars(select(CardChallenge.nonce))) == ["recent"]
@@ -306,6 +343,54 @@ def test_the_purge_deletes_what_ended_long_enough_ago_and_keeps_the_rest(
         "dead long ago",
         "queued long ago",
     }
+
+
+def _signed_in_subsystem(person, session_id, moment, label, client=None):
+    """A relying party's sign-in through the session, with its code and its token."""
+    from tests.functional.oidc_helpers import register
+
+    if client is None:
+        client_id = register().client_id
+        client = db.session.scalar(select(OidcClient).where(OidcClient.client_id == client_id))
+    login = OidcLogin(
+        user_session_id=session_id, client_id=client.id, account_id=person.id, sid=label
+    )
+    db.session.add(login)
+    db.session.flush()
+    code = OidcAuthorizationCode(
+        code_digest=label,
+        client_id=client.id,
+        account_id=person.id,
+        login_id=login.id,
+        redirect_uri="https://rp.example.gov.tw/callback",
+        scope="openid",
+        code_challenge="x" * 43,
+        code_challenge_method="S256",
+        auth_time=moment,
+        amr="pwd",
+        created_at=moment,
+        expires_at=moment,
+        used_at=moment,
+    )
+    db.session.add(code)
+    db.session.flush()
+    db.session.add(
+        OidcToken(
+            client_id=client.id,
+            account_id=person.id,
+            login_id=login.id,
+            family_id=label,
+            code_id=code.id,
+            access_token_digest=label,
+            refresh_token_digest=label,
+            scope="openid",
+            issued_at=moment,
+            expires_at=moment,
+            refresh_expires_at=moment,
+        )
+    )
+    db.session.flush()
+    return client
 
 
 @pytest.fixture
