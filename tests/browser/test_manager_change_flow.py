@@ -146,7 +146,8 @@ def help_desk_signs_in(page: Page, portal_url: str, secret: str) -> None:
     expect(page.get_by_role("heading", name="雙重驗證")).to_be_visible()
     page.get_by_label("驗證碼").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="驗證", exact=True).click()
-    expect(page.get_by_role("heading", name="我的帳號")).to_be_visible()
+    # The help desk lands on its work, the queue.
+    expect(page.get_by_role("heading", name="紙本審核", exact=True)).to_be_visible()
 
 
 def approve_from_the_queue(page: Page, number: str, page_problems) -> None:
