@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,7 +259,12 @@ class HelperProcess:
 
 @contextmanager
 def helper_process(
-    origin: str, workdir: Path, *, env: dict[str, str] | None = None, port: int = 0
+    origin: str,
+    workdir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    options: Sequence[str] = (),
 ) -> Iterator[HelperProcess]:
     """Run the helper as a clinic does, on `port` (0: a free one), for `origin`; stop it
     afterwards.
@@ -268,7 +273,7 @@ def helper_process(
     """
     log = workdir / "card-helper.log"
     command = [sys.executable, "-m", "card_helper", "--origin", origin, "--port", str(port)]
-    command += ["--backend", "pcsc"]
+    command += ["--backend", "pcsc", *options]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             command,
