@@ -135,12 +135,15 @@
           page.form.submit();
           return;
         }
+        var code = result.body.error;
         pinError.textContent = errorMessage(result.body);
-        if (result.body.error === "pin_blocked") return; // nothing more to try here
+        // "Ready" no longer holds for a locked card or another kind of card: say only why not.
+        if (code === "pin_blocked" || code === "wrong_card") page.status.hidden = true;
+        if (code === "pin_blocked") return; // nothing more to try with this card
         page.usable(true);
         page.pin.focus();
         // The reader or the card went away: watch for them, as on arrival.
-        if (["no_reader", "no_card", "wrong_card", "card_removed"].indexOf(result.body.error) >= 0) {
+        if (["no_reader", "no_card", "card_removed"].indexOf(code) >= 0) {
           page.wait = FIRST_WAIT;
           page.later();
         }

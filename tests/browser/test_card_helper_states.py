@@ -90,6 +90,9 @@ def test_before_the_helper_answers_the_clerk_is_told_what_to_install(
         "href", "/verification/card-helper"
     )
     page.screenshot(path=artifacts / "card-helper-not-running.png", full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=artifacts / "card-helper-not-running-390.png", full_page=True)
 
     # The clinic starts the helper: the page connects without a reload.
     with start_helper():
@@ -186,6 +189,8 @@ def test_another_kind_of_card_is_named(card_portal, insert_card, page: Page, pag
         "再按「驗證機構卡」。",
         timeout=CARD_TIMEOUT_MS,
     )
+    expect(page.locator("#helper-status")).to_be_hidden()
+    expect(page.get_by_label("機構卡 PIN 碼")).to_be_enabled()  # once the right card is in
 
 
 def test_a_locked_card_says_whom_to_ask_and_stops(
@@ -213,4 +218,5 @@ def test_a_locked_card_says_whom_to_ask_and_stops(
     )
     expect(pin).to_be_disabled()
     expect(verify).to_be_disabled()
+    expect(page.locator("#helper-status")).to_be_hidden()  # no longer "ready"
     page.screenshot(path=artifacts / "card-locked.png", full_page=True)
