@@ -10,8 +10,10 @@ from tests.cards.pki import (
     HEALTH_BUREAU_CODE,
     INSTITUTION_CODE,
     OTHER_HEALTH_BUREAU_CODE,
+    crl_der,
     gca_card_options,
     issue_card,
+    issue_crl,
     make_gca_authority,
 )
 from tests.functional.helpers import text_of
@@ -80,3 +82,24 @@ def test_without_gca_anchors_an_agency_card_is_untrusted(client, db_session, gca
     response = answer(client, html, challenge_id, card, sign(card, challenge))
     assert response.status_code == 422
     assert "不是由信任的憑證機構" in text_of(response.get_data(as_text=True), "verification-error")
+
+
+def test_a_revoked_agency_card_is_refused_in_its_own_words(
+    app, client, db_session, gca, gca_anchors, tmp_path
+):
+    application = manager_application(HEALTH_BUREAU_CODE, "衛生局")
+    card = issue_card(gca, gca_card_options())
+    crls = tmp_path / "crls"
+    crls.mkdir()
+    (crls / "gca.crl").write_bytes(crl_der(issue_crl(gca, [card])))
+    saved = {key: app.config[key] for key in ("CARD_CRL_DIR", "CARD_CRL_REQUIRED")}
+    app.config.update(CARD_CRL_DIR=str(crls), CARD_CRL_REQUIRED=True)
+    try:
+        html, challenge, challenge_id = open_card_page(client, application)
+        response = answer(client, html, challenge_id, card, sign(card, challenge))
+    finally:
+        app.config.update(saved)
+    assert response.status_code == 422
+    assert "憑證已被廢止" in text_of(response.get_data(as_text=True), "verification-error")
+    db_session.expire_all()
+    assert application.state is ApplicationState.AWAITING_VERIFICATION
