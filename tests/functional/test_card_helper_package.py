@@ -28,6 +28,9 @@ def package(tmp_path_factory) -> Path:
             "make",
             "--no-print-directory",
             "-s",
+            # Build only: never reinstall the virtualenv from inside a test.
+            "-o",
+            ".venv/.installed",
             "card-helper",
             f"CARD_HELPER_BUILD={work / 'build'}",
             f"BUILT_DOWNLOADS_DIR={work / 'downloads'}",
