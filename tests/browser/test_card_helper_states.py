@@ -213,7 +213,8 @@ def test_a_locked_card_says_whom_to_ask_and_stops(
     pin.press_sequentially(WRONG_PIN, delay=TYPING_DELAY_MS)
     verify.click()
     expect(pin_error).to_have_text(
-        "PIN 碼已被鎖住，無法使用這張卡片驗證。請向醫事憑證管理中心申請解鎖，或改用紙本審核。",
+        "PIN 碼已被鎖住，無法使用這張卡片驗證。請向發卡的憑證管理中心申請解鎖（醫事機構卡："
+        "醫事憑證管理中心；政府單位憑證卡：政府憑證管理中心），或改用紙本審核。",
         timeout=CARD_TIMEOUT_MS,
     )
     expect(pin).to_be_disabled()
