@@ -17,7 +17,7 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclit
 	pcscd vsmartcard-vpcd softhsm2 opensc chromium fonts-noto-cjk poppler-utils zbar-tools \
 	libpango-1.0-0 libpangoft2-1.0-0 postgresql redis-server wrk tzdata
 
-.PHONY: run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
+.PHONY: card-helper run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
 
 # The worker (outbox mail, back-channel logout, daily jobs) and the demo relying party for
 # 戒菸服務系統 (demo_rp/, client cessation-demo, registered here with a fresh secret each run)
@@ -64,6 +64,24 @@ bench: system-deps venv translations services ## load scenarios; prints their fi
 	$(PY) -m bench.qr_match
 	$(PY) -m bench.public_pages
 	$(PY) -m bench.oidc
+
+# The card helper as a clinic installs it: card-helper.pyz (a zipapp of card_helper/, run
+# with Python 3.11+ and pyscard) with the install notes and start-at-login files, zipped
+# where 下載專區 picks it up (BUILT_DOWNLOADS_DIR/card-helper.zip).
+CARD_HELPER_BUILD := build/card-helper
+BUILT_DOWNLOADS_DIR ?= build/downloads
+card-helper: venv ## build $(BUILT_DOWNLOADS_DIR)/card-helper.zip
+	rm -rf $(CARD_HELPER_BUILD) && mkdir -p $(CARD_HELPER_BUILD)/app $(BUILT_DOWNLOADS_DIR)
+	$(PY) -c "import shutil; shutil.copytree('card_helper', '$(CARD_HELPER_BUILD)/app/card_helper', \
+		ignore=shutil.ignore_patterns('__pycache__', 'packaging', 'PROFILE.md'))"
+	$(PY) -m zipapp $(CARD_HELPER_BUILD)/app -m 'card_helper.__main__:main' \
+		-p '/usr/bin/env python3' -c -o $(CARD_HELPER_BUILD)/card-helper.pyz
+	$(PY) $(CARD_HELPER_BUILD)/card-helper.pyz --version | cut -d' ' -f2 > $(CARD_HELPER_BUILD)/VERSION
+	cp card_helper/packaging/* $(CARD_HELPER_BUILD)/
+	rm -f $(BUILT_DOWNLOADS_DIR)/card-helper.zip
+	cd $(CARD_HELPER_BUILD) && $(CURDIR)/$(PY) -m zipfile -c $(abspath $(BUILT_DOWNLOADS_DIR))/card-helper.zip \
+		card-helper.pyz VERSION INSTALL.txt card-helper.service card-helper.desktop card-helper-startup.cmd
+	@echo "built $(BUILT_DOWNLOADS_DIR)/card-helper.zip, version $$(cat $(CARD_HELPER_BUILD)/VERSION)"
 
 system-deps:
 	@missing=$$(for package in $(APT_PACKAGES); do \

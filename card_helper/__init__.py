@@ -5,4 +5,6 @@ vendor's PKCS#11 module) and answers the portal page on 127.0.0.1 only. It never
 the portal: the portal checks what it returns. The PIN stays on the clinic PC.
 """
 
-__version__ = "1.0.0"
+# 1.1.0: --version; /v1/status names its `state`; a card without the application is
+# `wrong_card`, no longer `no_card`. The portal names the oldest version it works with.
+__version__ = "1.1.0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from card_helper import __version__
 from card_helper.backends import BACKENDS, make_backend
 from card_helper.server import DEFAULT_PORT, HelperConfig, HelperServer, normalize_origin
 from card_helper.service import CardService
@@ -26,6 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="card-helper",
         description="讀卡程式：讓入口網站以醫事機構卡驗證（只在本機 127.0.0.1 提供服務）。",
     )
+    parser.add_argument("--version", action="version", version=f"card-helper {__version__}")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on; keep it a loopback address"
     )

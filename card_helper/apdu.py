@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from card_helper.backends.base import CardError, NoCard, PinBlocked, WrongPin
+from card_helper.backends.base import CardError, PinBlocked, WrongCard, WrongPin
 
 # Proprietary AID: category F (ISO 7816-5 "not registered") + "CARDHLP" + version 1.
 AID = bytes.fromhex("F0") + b"CARDHLP" + bytes([0x01])
@@ -123,7 +123,7 @@ class CardSession:
         """Select the application; a card without it is not an institution card for us."""
         _, status = self._send(select_application())
         if status != SW_OK:
-            raise NoCard(f"SELECT AID answered {status:04X}")
+            raise WrongCard(f"SELECT AID answered {status:04X}")
 
     def verify(self, pin: str) -> None:
         """Present the PIN; raise `WrongPin` (with tries left) or `PinBlocked`."""

@@ -1,6 +1,6 @@
 """The helper's HTTP API on 127.0.0.1, for the configured portal origin only.
 
-    GET  /v1/status   readers, card presence, backend
+    GET  /v1/status   version, state (no_reader, no_card, ready), readers, backend
     POST /v1/sign     {"challenge": base64, "pin": "..."} -> certificate + signature
 
 /v1/sign signs only a portal challenge naming the request's origin (challenge.py); anything
@@ -209,14 +209,18 @@ class HelperHandler(BaseHTTPRequestHandler):
 
 
 def status_json(status: BackendStatus) -> dict[str, Any]:
-    """GET /v1/status's body, with a sentence the page can show as is."""
+    """GET /v1/status's body, with a `state` code and a sentence the page can show as is.
+
+    Pages written for 1.0 read `readers` and `card_present`; those stay as they were.
+    """
     if not status.readers:
-        message = "找不到讀卡機，請確認讀卡機已接上電腦。"
+        state, message = "no_reader", "找不到讀卡機，請確認讀卡機已接上電腦。"
     elif not status.card_present:
-        message = "讀卡機已就緒，請插入醫事機構卡。"
+        state, message = "no_card", "讀卡機已就緒，請插入醫事機構卡。"
     else:
-        message = "讀卡機與機構卡已就緒，請輸入 PIN 碼。"
+        state, message = "ready", "讀卡機與機構卡已就緒，請輸入 PIN 碼。"
     return {
+        "state": state,
         "backend": status.backend,
         "version": __version__,
         "readers": [{"name": r.name, "card_present": r.card_present} for r in status.readers],

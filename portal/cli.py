@@ -165,8 +165,8 @@ def refresh_card_crls(urls: tuple[str, ...]) -> None:
     from flask import current_app
 
     from portal.db_types import utcnow
-    from portal.verification.certificates import load_trust_anchors
     from portal.verification.crl_refresh import refresh_crls
+    from portal.verification.services import configured_card_kinds
 
     config = current_app.config
     urls = urls or tuple(config["CARD_CRL_URLS"].replace(",", " ").split())
@@ -175,7 +175,8 @@ def refresh_card_crls(urls: tuple[str, ...]) -> None:
     results = refresh_crls(
         urls,
         Path(config["CARD_CRL_DIR"]),
-        load_trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
+        # Every accepted kind's anchors: HCA's and GCA's lists go to the same directory.
+        [anchor for kind in configured_card_kinds() for anchor in kind.trust_anchors],
         timeout=config["CARD_CRL_FETCH_TIMEOUT"],
         now=utcnow(),
     )

@@ -140,9 +140,21 @@ class Config:
     # Manager verification: the local card helper, trust anchors (HCA roots in production),
     # challenge lifetime; paper review uploads.
     CARD_HELPER_URL = env_str("CARD_HELPER_URL", "http://127.0.0.1:31611")
+    # The oldest card helper the card page works with; an older one is named and the clerk
+    # is sent to 下載專區 for the current package.
+    CARD_HELPER_MIN_VERSION = env_str("CARD_HELPER_MIN_VERSION", "1.1.0")
     CARD_TRUST_ANCHORS_DIR = env_str(
         "CARD_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors")
     )
+    # Health bureaus' 政府單位憑證卡: GCA's root and its agency-card issuing CA.
+    CARD_GCA_TRUST_ANCHORS_DIR = env_str(
+        "CARD_GCA_TRUST_ANCHORS_DIR", str(DEFAULT_INSTANCE_PATH / "trust-anchors-gca")
+    )
+    # The accepted card kinds, each a dict: key, anchors (the setting naming its anchors
+    # directory), policies (OIDs), institution_code (the subject attribute holding it:
+    # serialNumber, CN, O, OU or an OID) and institution_kinds (empty: any). None: HCA's
+    # 醫事機構卡 for any institution and GCA's 政府單位憑證卡 for 衛生局 (verification.card_kinds).
+    CARD_KINDS: tuple[dict, ...] | None = None
     CARD_CHALLENGE_SECONDS = env_int("CARD_CHALLENGE_SECONDS", 300)
     # Revocation: the CRLs of the anchors' CAs, one file each, and the URLs that
     # `flask refresh-card-crls` downloads them from (separated by spaces or commas), with its

@@ -85,6 +85,13 @@ class NoCard(CardError):
     message = "讀卡機裡沒有醫事機構卡，請插入機構卡後再試一次。"
 
 
+class WrongCard(NoCard):
+    """A card is in the reader, but not one with the institution-card application."""
+
+    code = "wrong_card"
+    message = "讀卡機裡的卡片不是機構卡（可能是健保卡或醫事人員卡），請改插機構卡後再試一次。"
+
+
 class WrongPin(CardError):
     code = "wrong_pin"
     http_status = 422

@@ -25,6 +25,7 @@ from card_helper.backends.base import (
     NoReaderService,
     ReaderState,
     SignResult,
+    WrongCard,
 )
 
 
@@ -167,12 +168,17 @@ class PcscBackend(CardBackend):
             readers = self._readers(context)
             if not readers:
                 raise NoReader("no PC/SC reader")
+            other_card = False
             for reader in (r.name for r in readers if r.card_present):
                 try:
                     return self._sign_with(context, reader, challenge, pin)
+                except WrongCard:
+                    other_card = True  # a health-insurance or professional card, say
                 except NoCard:
-                    continue  # another kind of card, or it left before we connected
-        raise NoCard("no card with the helper's application")
+                    continue  # it left before we connected
+        if other_card:
+            raise WrongCard("no card with the helper's application")
+        raise NoCard("no card in any reader")
 
     def _sign_with(self, context: int, reader: str, challenge: bytes, pin: str) -> SignResult:
         with _connected(context, reader) as transmit:

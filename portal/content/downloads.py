@@ -8,10 +8,13 @@ the two below; another built-in is registered with `register_built_in` and given
 same way (a migration, or `flask load-demo` for demo data).
 
 The card helper's package is built outside the portal (by its own build step) and put in
-BUILT_DOWNLOADS_DIR as `card-helper.zip`; until it is there, 下載專區 names it as coming soon.
+BUILT_DOWNLOADS_DIR as `card-helper.zip` (`make card-helper`), with its version in the
+archive's VERSION member; until it is there, 下載專區 names it as coming soon.
 """
 
 import hashlib
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -42,14 +45,17 @@ class BuiltInFile:
     ascii_filename: str
     mimetype: str
     load: Callable[[], bytes | None]
+    # The version a package names inside itself, if it names one.
+    version_of: Callable[[bytes], str | None] | None = None
 
 
 @dataclass(frozen=True)
 class FileFacts:
-    """What 下載專區 says of a file: its size, SHA-256 and date."""
+    """What 下載專區 says of a file: its size, SHA-256 and, for a package, its version."""
 
     size: int
     sha256: str
+    version: str | None = None
 
 
 BUILT_IN: dict[str, BuiltInFile] = {}
@@ -75,6 +81,16 @@ def card_helper_package() -> bytes | None:
         return None
 
 
+def card_helper_version(package: bytes) -> str | None:
+    """The version the build wrote into the package (its VERSION member), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            text = archive.read("VERSION").decode("ascii").strip()
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError):
+        return None
+    return text if text and len(text) <= 20 else None
+
+
 register_built_in(
     BuiltInFile(
         BLANK_MANAGER_FORM_KEY,
@@ -91,6 +107,7 @@ register_built_in(
         CARD_HELPER_FILE,
         "application/zip",
         card_helper_package,
+        card_helper_version,
     )
 )
 
@@ -105,12 +122,13 @@ def built_in_facts(key: str) -> FileFacts | None:
     data = built_in.load() if built_in else None
     if data is None:
         return None
-    return _facts(data)
+    return _facts(data, built_in.version_of)
 
 
 @lru_cache(maxsize=16)
-def _facts(data: bytes) -> FileFacts:
-    return FileFacts(len(data), hashlib.sha256(data).hexdigest())
+def _facts(data: bytes, version_of: Callable[[bytes], str | None] | None) -> FileFacts:
+    version = version_of(data) if version_of else None
+    return FileFacts(len(data), hashlib.sha256(data).hexdigest(), version)
 
 
 def send_built_in(key: str) -> Response | None:

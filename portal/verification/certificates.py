@@ -1,17 +1,17 @@
-"""Is this signature over our challenge made by a valid institution card of that institution?
+"""Is this signature over our challenge made by a valid card of that institution?
 
 Pure functions over bytes and certificates: no Flask, no database, no clock of their own
 (the caller passes `now`). Whether the challenge is fresh and used once is the service's
 business; here the challenge is whatever the service hands over. Revocation is judged from
 the CRLs the caller hands over (revocation.py says which count).
 
-Where the institution code lives: HCA institution (HOP) certificates name the institution
-in the subject, and we read the 10-digit 醫事機構代碼 from the subject's `serialNumber`
-attribute (OID 2.5.4.5), the attribute Taiwan's government PKIs use for an organisation's
-identifier (MOEACA puts the 統一編號 there the same way). The test CA issues its card
-certificates the same way. If a real HCA card turns out to carry the code elsewhere (e.g.
-in the CN or a subject directory attribute), `institution_code_of` is the one place to
-change.
+Which cards count is configuration (card_kinds.py): each kind names its anchors, policies,
+the subject attribute holding the institution code, and the institutions it may verify.
+HCA institution (HOP) certificates name the institution in the subject, and the 10-digit
+醫事機構代碼 is read from the subject's `serialNumber` attribute (OID 2.5.4.5), the
+attribute Taiwan's government PKIs use for an organisation's identifier (MOEACA puts the
+統一編號 there the same way); the GCA default reads the same attribute. If a real card
+carries the code elsewhere, its kind's `institution_code` names that attribute instead.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from portal.verification.card_kinds import (
+    GCA_AGENCY,
+    CardKind,
+    hca_kind,
+)
 from portal.verification.revocation import Revocation, RevocationLists, revocation_status
 
-# HCA's certificate policy for institution (醫事機構) certificates on the institution card.
-INSTITUTION_CARD_POLICY = x509.ObjectIdentifier("2.16.886.1.100.3.2.21")
 TRUST_ANCHOR_SUFFIXES = (".pem", ".crt", ".cer", ".der")
 
 
@@ -47,6 +50,12 @@ MESSAGES = {
     "key_usage": N_("這張卡片的憑證不能用來簽章，請確認插入的是醫事機構卡。"),
     "not_institution_card": N_(
         "這張卡片不是醫事機構卡（可能是醫事人員卡或其他卡片），請改插機構卡。"
+    ),
+    "not_agency_card": N_(
+        "這張卡片不是政府單位憑證卡（可能是個人憑證或其他卡片），請改插衛生局的政府單位憑證卡。"
+    ),
+    "kind_not_accepted": N_(
+        "這種卡片不能驗證這個機構的申請：政府單位憑證卡只能驗證衛生局的申請，醫事機構請插醫事機構卡。"
     ),
     "institution_mismatch": N_("這張機構卡屬於機構代碼 {card}，與申請的機構代碼 {expected} 不符。"),
     "bad_signature": N_("機構卡的簽章驗證失敗，請再操作一次；若一再失敗，請改用紙本審核。"),
@@ -83,6 +92,7 @@ class VerifiedCard:
     fingerprint_sha256: str
     # GOOD, or UNKNOWN when no current CRL was at hand and none was required.
     revocation: Revocation
+    card_kind: str = "hca-institution"  # the configured kind it was judged as
 
 
 def verify_card_signature(
@@ -90,17 +100,22 @@ def verify_card_signature(
     signature: bytes,
     challenge: bytes,
     *,
-    trust_anchors: list[x509.Certificate],
+    trust_anchors: Sequence[x509.Certificate] = (),
+    card_kinds: Sequence[CardKind] | None = None,
     expected_institution_code: str,
+    institution_kind: str | None = None,
     now: datetime,
     crls: RevocationLists | Sequence[x509.CertificateRevocationList] = (),
     require_crl: bool = False,
 ) -> VerifiedCard:
     """Check the card certificate and its signature over `challenge`; raise if anything fails.
 
-    `crls` are the revocation lists at hand (a RevocationLists kept between calls saves
-    checking them again); with `require_crl`, a certificate that no current one covers is
-    refused ("revocation_unknown") instead of accepted unchecked.
+    The card is judged as the kind (of `card_kinds`; without them, HCA's institution card
+    trusted through `trust_anchors`) whose anchors issued it; that kind must be allowed to
+    verify an institution of `institution_kind`. `crls` are the revocation lists at hand (a
+    RevocationLists kept between calls saves checking them again); with `require_crl`, a
+    certificate that no current one covers is refused ("revocation_unknown") instead of
+    accepted unchecked.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -108,7 +123,8 @@ def verify_card_signature(
         certificate = x509.load_der_x509_certificate(certificate_der)
     except ValueError:
         raise CardVerificationError("malformed") from None
-    issuer = _check_issued_by_anchor(certificate, trust_anchors, now)
+    kinds = card_kinds if card_kinds is not None else [hca_kind(trust_anchors)]
+    kind, issuer = _kind_and_issuer(certificate, kinds, now)
     _check_validity(certificate, now)
     if not isinstance(crls, RevocationLists):
         crls = RevocationLists(crls)
@@ -118,8 +134,10 @@ def verify_card_signature(
     if revocation is Revocation.UNKNOWN and require_crl:
         raise CardVerificationError("revocation_unknown")
     _check_key_usage(certificate)
-    _check_policy(certificate)
-    code = institution_code_of(certificate)
+    _check_policy(certificate, kind)
+    code = institution_code_of(certificate, kind)
+    if not kind.verifies(institution_kind):
+        raise CardVerificationError("kind_not_accepted")
     if code != expected_institution_code.strip():
         raise CardVerificationError(
             "institution_mismatch", card=code, expected=expected_institution_code
@@ -132,34 +150,43 @@ def verify_card_signature(
         not_after=certificate.not_valid_after_utc,
         fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
         revocation=revocation,
+        card_kind=kind.key,
     )
 
 
-def institution_code_of(certificate: x509.Certificate) -> str:
-    """The 醫事機構代碼 in the subject's serialNumber attribute (see the module docstring)."""
-    values = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+def institution_code_of(certificate: x509.Certificate, kind: CardKind | None = None) -> str:
+    """The institution code in the subject attribute the kind names (HCA's: serialNumber)."""
+    attribute = kind.code_attribute if kind else NameOID.SERIAL_NUMBER
+    values = certificate.subject.get_attributes_for_oid(attribute)
     if len(values) != 1 or not str(values[0].value).strip():
-        raise CardVerificationError("not_institution_card")
+        raise CardVerificationError(_not_this_kind(kind))
     return str(values[0].value).strip()
 
 
-def _check_issued_by_anchor(
-    certificate: x509.Certificate, anchors: list[x509.Certificate], now: datetime
-) -> x509.Certificate:
-    """The anchor that signed the certificate, a valid CA; "untrusted" if there is none.
+def _not_this_kind(kind: CardKind | None) -> str:
+    """The refusal for a certificate that lacks what its kind's cards carry."""
+    return "not_agency_card" if kind and kind.key == GCA_AGENCY else "not_institution_card"
 
-    Every certificate in the anchors directory is trusted as configured, so HCA's issuing
-    CA (an intermediate under its root) is put there next to the root: the card only
-    hands over its own certificate, and the chain is then leaf -> anchor.
+
+def _kind_and_issuer(
+    certificate: x509.Certificate, kinds: Sequence[CardKind], now: datetime
+) -> tuple[CardKind, x509.Certificate]:
+    """The kind whose anchor signed the certificate, and that anchor, a valid CA;
+    "untrusted" if there is none.
+
+    Every certificate in a kind's anchors directory is trusted as configured, so HCA's
+    issuing CA (an intermediate under its root) is put there next to the root: the card
+    only hands over its own certificate, and the chain is then leaf -> anchor.
     """
-    for anchor in anchors:
-        if anchor.subject != certificate.issuer or not _usable_ca(anchor, now):
-            continue
-        try:
-            certificate.verify_directly_issued_by(anchor)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return anchor
+    for kind in kinds:
+        for anchor in kind.trust_anchors:
+            if anchor.subject != certificate.issuer or not _usable_ca(anchor, now):
+                continue
+            try:
+                certificate.verify_directly_issued_by(anchor)
+            except (ValueError, TypeError, InvalidSignature):
+                continue
+            return kind, anchor
     raise CardVerificationError("untrusted")
 
 
@@ -196,14 +223,14 @@ def _check_key_usage(certificate: x509.Certificate) -> None:
         raise CardVerificationError("key_usage")
 
 
-def _check_policy(certificate: x509.Certificate) -> None:
-    """The certificate is issued under HCA's institution-card policy."""
+def _check_policy(certificate: x509.Certificate, kind: CardKind) -> None:
+    """The certificate is issued under one of its kind's policies."""
     try:
         policies = certificate.extensions.get_extension_for_class(x509.CertificatePolicies)
     except x509.ExtensionNotFound:
-        raise CardVerificationError("not_institution_card") from None
-    if not any(p.policy_identifier == INSTITUTION_CARD_POLICY for p in policies.value):
-        raise CardVerificationError("not_institution_card")
+        raise CardVerificationError(_not_this_kind(kind)) from None
+    if not any(p.policy_identifier in kind.policies for p in policies.value):
+        raise CardVerificationError(_not_this_kind(kind))
 
 
 def _check_signature(certificate: x509.Certificate, signature: bytes, challenge: bytes) -> None:
@@ -224,8 +251,11 @@ def _check_signature(certificate: x509.Certificate, signature: bytes, challenge:
 
 
 def load_trust_anchors(directory: Path) -> list[x509.Certificate]:
-    """Every certificate in `directory` (PEM, possibly several per file, or DER)."""
+    """Every certificate in `directory` (PEM, possibly several per file, or DER); none if
+    there is no such directory (a card kind not set up trusts no card)."""
     anchors: list[x509.Certificate] = []
+    if not directory.is_dir():
+        return anchors
     for path in sorted(directory.iterdir()):
         if not path.is_file() or path.suffix.lower() not in TRUST_ANCHOR_SUFFIXES:
             continue

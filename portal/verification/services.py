@@ -24,6 +24,7 @@ from portal.i18n import gettext
 from portal.i18n import lazy_gettext as _l
 from portal.institutions.models import Institution
 from portal.registration.models import Application, ApplicationState
+from portal.verification.card_kinds import DEFAULT_CARD_KINDS, CardKind, card_kinds
 from portal.verification.certificates import (
     MESSAGES,
     CardVerificationError,
@@ -148,7 +149,13 @@ def verify_with_card(
             raise VerificationRefused("not_awaiting", str(CHALLENGE_MESSAGES["not_awaiting"]))
         nonce = _use_challenge(application.id, challenge_id, now)
         signed = challenge_bytes(portal_origin, nonce)
-        verified = _check_card(locked.institution_code, signed, certificate_der, signature, now)
+        verified = _check_card(
+            (locked.institution_code, locked.institution_kind),
+            signed,
+            certificate_der,
+            signature,
+            now,
+        )
     except VerificationRefused as refusal:
         _audit("verification.card_failed", locked, origin, {"reason": refusal.code})
         db.session.commit()
@@ -184,6 +191,7 @@ _LOCK_APPLICATION = (
         _applications.c.institution_id,
         _accounts.c.role,
         _institutions.c.code.label("institution_code"),
+        _institutions.c.kind.label("institution_kind"),
     )
     .join(_accounts, _accounts.c.id == _applications.c.account_id)
     .join(_institutions, _institutions.c.id == _applications.c.institution_id)
@@ -272,7 +280,8 @@ def check_change_card(
             code = "challenge_expired"
         raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
     signed = challenge_bytes(portal_origin, claimed)
-    return _check_card(change.institution.code, signed, certificate_der, signature, now)
+    institution = (change.institution.code, change.institution.kind)
+    return _check_card(institution, signed, certificate_der, signature, now)
 
 
 def purge_challenges(expired_before: datetime) -> int:
@@ -297,9 +306,14 @@ def use_up_challenge(challenge_id: int, now: datetime) -> None:
 
 
 def _check_card(
-    institution_code: str, challenge: bytes, certificate_der: bytes, signature: bytes, now: datetime
+    institution: tuple[str, str],
+    challenge: bytes,
+    certificate_der: bytes,
+    signature: bytes,
+    now: datetime,
 ) -> VerifiedCard:
-    """The certificate checks and the signature over the challenge, as a refusal if not.
+    """The certificate checks and the signature over the challenge, as a refusal if not;
+    `institution` is the code and kind of the institution filing.
 
     Revocation is checked against the CRLs in CARD_CRL_DIR (kept fresh by
     `flask refresh-card-crls`); with CARD_CRL_REQUIRED a card no current CRL covers is
@@ -311,8 +325,9 @@ def _check_card(
             certificate_der,
             signature,
             challenge,
-            trust_anchors=trust_anchors(Path(config["CARD_TRUST_ANCHORS_DIR"])),
-            expected_institution_code=institution_code,
+            card_kinds=configured_card_kinds(),
+            expected_institution_code=institution[0],
+            institution_kind=institution[1],
             now=now,
             crls=revocation_lists(Path(config["CARD_CRL_DIR"])),
             require_crl=config["CARD_CRL_REQUIRED"],
@@ -332,6 +347,15 @@ def _check_card(
             config["CARD_CRL_DIR"],
         )
     return verified
+
+
+def configured_card_kinds() -> list[CardKind]:
+    """CARD_KINDS (or the defaults), each with the anchors read from its directory."""
+    config = current_app.config
+    return card_kinds(
+        config["CARD_KINDS"] or DEFAULT_CARD_KINDS,
+        lambda setting: trust_anchors(Path(config[setting])),
+    )
 
 
 def _approve(application_id: int, account_id: int, now: datetime) -> None:

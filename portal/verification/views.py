@@ -103,6 +103,16 @@ def card_answer():
     return redirect(url_for("verification.done"), 303)
 
 
+@bp.get("/card-helper")
+def helper_guide():
+    """安裝機構卡讀卡程式: what the clinic installs, and how it starts at login."""
+    return render_template(
+        "verification/helper_guide.html",
+        expected_version=current_app.config["CARD_HELPER_MIN_VERSION"],
+        portal=portal_origin(),
+    )
+
+
 @bp.get("/done")
 def done():
     """The account is open."""

@@ -356,6 +356,7 @@ def _serve_card_portal(
     mail_port: int,
     anchors_dir: Path,
     helper: Callable[[str], AbstractContextManager[str]],
+    **config: object,
 ) -> Iterator[CardPortal]:
     """Bind the server first (the helper must know the portal's origin), then start the
     helper, then create the app: its CSP connect-src is fixed from CARD_HELPER_URL."""
@@ -368,6 +369,7 @@ def _serve_card_portal(
                 MAIL_PORT=mail_port,
                 CARD_HELPER_URL=helper_url,
                 CARD_TRUST_ANCHORS_DIR=str(anchors_dir),
+                **config,
             )
             server.app = app
             try:

@@ -79,7 +79,7 @@ def test_screens(card_portal_without_helper, browser: Browser, page_problems, tm
     expect(visitor.locator("#status-result")).to_be_visible()
     shoot(visitor, "status-found")
     visitor.get_by_role("link", name="以醫事機構卡驗證").click()
-    expect(visitor.locator("#helper-missing pre")).to_be_visible()
+    expect(visitor.locator("#helper-download")).to_be_visible()
     shoot(visitor, "card-helper-missing")
 
     # 帳號申請: blank, refused (summary, cleared password), a server failure in the banner.

@@ -126,7 +126,7 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
     page.screenshot(path=artifacts / "manager-signed-in.png", full_page=True)
 
 
-def test_without_the_helper_the_page_says_how_to_start_it(
+def test_without_the_helper_the_page_says_what_to_install(
     card_portal_without_helper, page: Page, page_problems, artifacts, axe_check
 ):
     portal = card_portal_without_helper
@@ -136,23 +136,26 @@ def test_without_the_helper_the_page_says_how_to_start_it(
     expect(page).to_have_url(f"{portal.url}/verification")
     missing = page.locator("#helper-missing")
 
-    # The page asks the helper on arrival; the fetch to the closed port fails, the browser
-    # logs that, and the page explains at once, before any PIN is typed.
-    page_problems.expect_console_error(r"ERR_CONNECTION_REFUSED.*/v1/(status|sign)\)$")
+    # The page asks the helper on arrival and again later; each fetch to the closed port
+    # fails, the browser logs that, and the page explains at once, before any PIN is typed.
+    page_problems.expect_console_error(r"ERR_CONNECTION_REFUSED.*/v1/status\)$")
     expect(missing).to_be_visible()
     expect(page.locator("#helper-status")).to_be_hidden()
-    # Started meanwhile? Pressing the button tries again, and says the same if it still fails.
-    page.get_by_label("機構卡 PIN 碼").press_sequentially(CARD_PIN, delay=TYPING_DELAY_MS)
-    page.get_by_role("button", name="驗證機構卡").click()
-    expect(missing).to_be_visible()
-    expect(missing).to_contain_text("找不到本機的讀卡程式。請確認已安裝並啟動：")
-    expect(missing.locator("pre")).to_have_text(f"python -m card_helper --origin {portal.url}")
-    expect(missing).to_contain_text("啟動後重新整理這一頁再驗證；或改用紙本審核。")
+    # Nothing to press while there is no helper: the PIN and the button wait for it.
+    expect(page.get_by_label("機構卡 PIN 碼")).to_be_disabled()
+    expect(page.get_by_role("button", name="驗證機構卡")).to_be_disabled()
+    expect(missing).to_contain_text("這台電腦還沒有啟動「機構卡讀卡程式」，所以還不能輸入 PIN 碼。")
+    expect(missing).to_contain_text("讀卡程式啟動後，這一頁會自動接上，不必重新整理。")
+    # Where to get it, in a clerk's words: a link, never a command line.
+    expect(missing.locator("pre")).to_have_count(0)
+    expect(missing.get_by_role("link", name="前往下載專區")).to_have_attribute("href", "/downloads")
     expect(page.locator("#pin-error")).to_be_empty()
-    expect(page.get_by_role("button", name="驗證機構卡")).to_be_enabled()
     axe_check(page, "no helper")
     page.screenshot(path=artifacts / "card-helper-missing.png", full_page=True)
 
+    missing.get_by_role("link", name="安裝說明").click()
+    expect(page.get_by_role("heading", name="安裝機構卡讀卡程式")).to_be_visible()
+    page.go_back()
     paper = page.get_by_role("link", name="沒有機構卡或驗證失敗？改用紙本審核")
     expect(paper).to_have_attribute("href", "/verification/paper")
     paper.click()
@@ -168,7 +171,9 @@ def test_the_page_shows_whether_a_card_is_in_the_reader(
     page.locator("#verify-with-card").click()
     status = page.locator("#helper-status")
     # The helper is running and the virtual reader is there, but no card is in it.
-    expect(status).to_have_text("讀卡機裡沒有醫事機構卡，請插入機構卡後再試一次。")
+    expect(status).to_have_text(
+        "讀卡機裡沒有機構卡，請插入機構卡（晶片朝上、朝內）；插入後這一頁會自動偵測。"
+    )
     insert_card()
     page.reload()
     expect(status).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")

@@ -166,7 +166,7 @@ def test_main_pages_fit_a_phone_for_every_role(
     ):
         check_fits(visitor, url, path, too_wide)
 
-    # The applicant: progress, then the card page with its start-the-helper command.
+    # The applicant: progress, then the card page saying where to get the card helper.
     visitor.goto(f"{url}/applications/status")
     visitor.get_by_label("申請編號").fill(people["application_no"])
     visitor.get_by_label("身分證字號").fill(APPLICANT_ID)
@@ -174,9 +174,10 @@ def test_main_pages_fit_a_phone_for_every_role(
     expect(visitor.locator("#status-result")).to_be_visible()
     check_fits(visitor, url, None, too_wide)
     visitor.get_by_role("link", name="以醫事機構卡驗證").click()
-    expect(visitor.locator("#helper-missing pre")).to_be_visible()
+    expect(visitor.locator("#helper-download")).to_be_visible()
     check_fits(visitor, url, None, too_wide)
     check_fits(visitor, url, "/verification/paper", too_wide)
+    check_fits(visitor, url, "/verification/card-helper", too_wide)
 
     pages = {
         "general": ("/account",),

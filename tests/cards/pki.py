@@ -1,5 +1,6 @@
 """A test PKI in the shape of HCA's: a root CA, an issuing CA, institution card certificates,
-and the CAs' certificate revocation lists (CRLs).
+and the CAs' certificate revocation lists (CRLs); and one in the shape of GCA's, whose
+agency cards (政府單位憑證卡) carry the GPKI class-3 policy (`gca_card_options`).
 
 Card certificates carry what real HCA institution-card (HOP) certificates carry and what
 portal.verification checks: the institution code in the subject's serialNumber attribute,
@@ -18,10 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from portal.verification import INSTITUTION_CARD_POLICY
+from portal.verification import GPKI_CLASS3_POLICY, INSTITUTION_CARD_POLICY
 
 INSTITUTION_CODE = "3501200000"  # 臺北虛擬診所 in the demo data
 OTHER_INSTITUTION_CODE = "0101090517"
+HEALTH_BUREAU_CODE = "0141010000"  # a test 衛生局
+OTHER_HEALTH_BUREAU_CODE = "0241010000"
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
@@ -65,10 +68,15 @@ class CardIdentity:
         )
 
 
-def _name(common_name: str, *, serial_number: str | None = None) -> x509.Name:
+def _name(
+    common_name: str,
+    *,
+    serial_number: str | None = None,
+    organization: str = "測試醫事憑證管理中心",
+) -> x509.Name:
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "TW"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "測試醫事憑證管理中心"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ]
     if serial_number is not None:
@@ -77,15 +85,20 @@ def _name(common_name: str, *, serial_number: str | None = None) -> x509.Name:
 
 
 def make_authority(
-    common_name: str, *, issuer: Authority | None = None, key_label: str | None = None
+    common_name: str,
+    *,
+    issuer: Authority | None = None,
+    key_label: str | None = None,
+    organization: str = "測試醫事憑證管理中心",
 ) -> Authority:
     """A root CA (no issuer) or an issuing CA under `issuer`."""
     key = rsa_key(key_label or common_name)
     now = datetime.now(UTC)
+    name = _name(common_name, organization=organization)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(issuer.name if issuer else _name(common_name))
+        .subject_name(name)
+        .issuer_name(issuer.name if issuer else name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=365))
@@ -110,6 +123,26 @@ class CardOptions:
     key: PrivateKey | None = None
     # The URL of the CRL that lists the card if revoked (CRL distribution points).
     crl_url: str | None = None
+    holder: str = "臺北虛擬診所"
+    organization: str = "測試醫事憑證管理中心"
+
+
+def gca_card_options(
+    institution_code: str = HEALTH_BUREAU_CODE, **overrides: object
+) -> CardOptions:
+    """A 政府單位憑證卡 of a health bureau: GPKI class-3 policy, the code in serialNumber."""
+    values: dict = {
+        "institution_code": institution_code,
+        "policies": (GPKI_CLASS3_POLICY,),
+        "holder": "測試市政府衛生局",
+        "organization": "測試政府憑證管理中心",
+    }
+    return CardOptions(**{**values, **overrides})
+
+
+def make_gca_authority() -> Authority:
+    """The test GCA (stands in for 政府憑證管理中心): a root CA of its own."""
+    return make_authority("測試政府憑證管理中心", organization="測試政府憑證管理中心")
 
 
 def issue_card(authority: Authority, options: CardOptions | None = None) -> CardIdentity:
@@ -119,7 +152,13 @@ def issue_card(authority: Authority, options: CardOptions | None = None) -> Card
     now = datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name("臺北虛擬診所", serial_number=options.institution_code))
+        .subject_name(
+            _name(
+                options.holder,
+                serial_number=options.institution_code,
+                organization=options.organization,
+            )
+        )
         .issuer_name(authority.name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())

@@ -19,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +174,7 @@ def insert_virtual_card(
     pin: str = CARD_PIN,
     sign_delay: float = 0.0,
     vanish_on_ins: int | None = None,
+    foreign: bool = False,
 ) -> InsertedCard:
     """Start a virtual card process with this key and certificate; wait until PC/SC sees it."""
     key_file, certificate_file = workdir / "card-key.pem", workdir / "card-cert.der"
@@ -184,6 +185,8 @@ def insert_virtual_card(
     command += ["--sign-delay", str(sign_delay)]
     if vanish_on_ins is not None:
         command += ["--vanish-on-ins", hex(vanish_on_ins)]
+    if foreign:
+        command += ["--foreign"]
     process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     card = InsertedCard(process, abrupt=vanish_on_ins is not None or sign_delay > 0)
     try:
@@ -256,15 +259,21 @@ class HelperProcess:
 
 @contextmanager
 def helper_process(
-    origin: str, workdir: Path, *, env: dict[str, str] | None = None
+    origin: str,
+    workdir: Path,
+    *,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    options: Sequence[str] = (),
 ) -> Iterator[HelperProcess]:
-    """Run the helper as a clinic does, on a free port, for `origin`; stop it afterwards.
+    """Run the helper as a clinic does, on `port` (0: a free one), for `origin`; stop it
+    afterwards.
 
     Its log (stderr) goes to workdir/card-helper.log; the port comes from its banner.
     """
     log = workdir / "card-helper.log"
-    command = [sys.executable, "-m", "card_helper", "--origin", origin, "--port", "0"]
-    command += ["--backend", "pcsc"]
+    command = [sys.executable, "-m", "card_helper", "--origin", origin, "--port", str(port)]
+    command += ["--backend", "pcsc", *options]
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             command,

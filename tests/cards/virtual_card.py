@@ -60,6 +60,7 @@ class VirtualCard:
     host: str = "127.0.0.1"
     sign_delay: float = 0.0  # seconds the card "thinks" before answering PSO
     vanish_on_ins: int | None = None  # pulled out when this instruction arrives
+    foreign: bool = False  # another kind of card (health insurance, say): no application
     state: CardState = field(init=False)
     powered_on: threading.Event = field(default_factory=threading.Event, init=False)
     _socket: socket.socket | None = field(default=None, init=False)
@@ -133,7 +134,7 @@ class VirtualCard:
         p1, data = command[2], _data(command)
         if p1 == 0x04:
             self.state.reset()
-            self.state.application_selected = data == apdu.AID
+            self.state.application_selected = data == apdu.AID and not self.foreign
             return _sw(apdu.SW_OK if self.state.application_selected else apdu.SW_FILE_NOT_FOUND)
         if p1 == 0x02 and self.state.application_selected and data == apdu.CERTIFICATE_FILE_ID:
             self.state.certificate_selected = True
@@ -241,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pin", default="123456")
     parser.add_argument("--sign-delay", type=float, default=0.0)
     parser.add_argument("--vanish-on-ins", type=lambda text: int(text, 0), default=None)
+    parser.add_argument("--foreign", action="store_true", help="a card without the application")
     args = parser.parse_args(argv)
     with open(args.key, "rb") as key_file:
         key = serialization.load_pem_private_key(key_file.read(), password=None)
@@ -254,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         sign_delay=args.sign_delay,
         vanish_on_ins=args.vanish_on_ins,
+        foreign=args.foreign,
     )
     with card:
         print("ready", flush=True)

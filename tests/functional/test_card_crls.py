@@ -16,7 +16,15 @@ from cryptography.hazmat.primitives import serialization
 
 from portal.accounts.models import Role
 from tests import factories
-from tests.cards.pki import INSTITUTION_CODE, crl_der, issue_card, issue_crl, rsa_key
+from tests.cards.pki import (
+    INSTITUTION_CODE,
+    crl_der,
+    gca_card_options,
+    issue_card,
+    issue_crl,
+    make_gca_authority,
+    rsa_key,
+)
 from tests.functional.helpers import text_of
 from tests.functional.test_card_verification import answer, open_card_page, sign
 
@@ -186,3 +194,20 @@ def test_a_missing_crl_is_reported(app, ca_web, card_config):
 def test_without_urls_the_command_says_what_to_set(app, card_config):
     result = refresh(app)
     assert result.exit_code != 0 and "CARD_CRL_URLS" in result.output
+
+
+def test_the_gca_crl_is_installed_too(app, ca_web, card_config, tmp_path):
+    # The agency-card kind's anchors vouch for GCA's list; HCA's anchors alone would not.
+    gca = make_gca_authority()
+    gca_anchors = tmp_path / "gca-anchors"
+    gca_anchors.mkdir()
+    (gca_anchors / "gca.pem").write_bytes(gca.certificate.public_bytes(serialization.Encoding.PEM))
+    saved = app.config["CARD_GCA_TRUST_ANCHORS_DIR"]
+    app.config["CARD_GCA_TRUST_ANCHORS_DIR"] = str(gca_anchors)
+    ca_web.files["/gca.crl"] = crl_der(issue_crl(gca, [issue_card(gca, gca_card_options())]))
+    try:
+        result = refresh(app, ca_web.url("/gca.crl"))
+    finally:
+        app.config["CARD_GCA_TRUST_ANCHORS_DIR"] = saved
+    assert result.exit_code == 0, result.output
+    assert installed(card_config) == [ca_web.files["/gca.crl"]]

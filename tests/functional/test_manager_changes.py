@@ -13,7 +13,13 @@ from portal.audit.models import AuditEvent
 from portal.changes.models import ChangeKind, ChangeState, ManagerChange
 from portal.verification.models import PaperScan
 from tests import factories, scanner
-from tests.cards.pki import INSTITUTION_CODE, issue_card, make_authority
+from tests.cards.pki import (
+    INSTITUTION_CODE,
+    gca_card_options,
+    issue_card,
+    make_authority,
+    make_gca_authority,
+)
 from tests.functional.auth_helpers import login, login_staff, post_form
 from tests.functional.helpers import csrf_token, text_of
 
@@ -284,6 +290,41 @@ def test_the_filer_verifies_with_the_card_and_it_applies_at_once(
         assert replay.status_code == 409
     finally:
         app.config["CARD_TRUST_ANCHORS_DIR"] = saved
+
+
+def test_a_health_bureaus_agency_card_does_not_verify_a_clinics_change(
+    app, client, clinic, db_session, tmp_path
+):
+    gca = make_gca_authority()
+    (tmp_path / "gca.pem").write_bytes(gca.certificate.public_bytes(serialization.Encoding.PEM))
+    saved = app.config["CARD_GCA_TRUST_ANCHORS_DIR"]
+    app.config["CARD_GCA_TRUST_ANCHORS_DIR"] = str(tmp_path)
+    try:
+        login(client, clinic["new"].username)
+        file_change(client, kind="promote", target_id=clinic["user"].id)
+        change = filed(db_session)
+        html = client.get(f"/manager-changes/{change.id}/card").get_data(as_text=True)
+        challenge = re.search(r'data-challenge="([^"]+)"', html).group(1)
+        challenge_id = re.search(r'name="challenge_id" value="(\d+)"', html).group(1)
+        # Even naming the clinic's own code, a 政府單位憑證卡 verifies only 衛生局 filings.
+        card = issue_card(gca, gca_card_options(change.institution.code))
+        signature = card.key.sign(base64.b64decode(challenge), padding.PKCS1v15(), hashes.SHA256())
+        response = client.post(
+            f"/manager-changes/{change.id}/card",
+            data={
+                "csrf_token": csrf_token(html),
+                "challenge_id": challenge_id,
+                "certificate": base64.b64encode(card.certificate_der).decode(),
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+        assert response.status_code == 422
+        assert "政府單位憑證卡只能驗證衛生局的申請" in response.get_data(as_text=True)
+        db_session.expire_all()
+        assert change.state is not ChangeState.APPROVED
+        assert clinic["user"].role is not Role.MANAGER
+    finally:
+        app.config["CARD_GCA_TRUST_ANCHORS_DIR"] = saved
 
 
 def test_the_card_path_can_be_turned_off(app, client, clinic, db_session):
