@@ -86,6 +86,16 @@ def set_timeouts(connection):
     connection.commit()
 
 
+def reset_timeouts(connection):
+    """Hand the connection back to the pool with the server's own timeouts."""
+    if connection.dialect.name != 'postgresql':
+        return
+    connection.rollback()
+    connection.exec_driver_sql('RESET lock_timeout')
+    connection.exec_driver_sql('RESET statement_timeout')
+    connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -118,8 +128,11 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            reset_timeouts(connection)
 
 
 if context.is_offline_mode():
