@@ -5,7 +5,10 @@ several more macros per field; in Jinja each of those calls costs many times the
 does. These helpers keep the templates' meaning and remove that overhead.
 """
 
+from collections.abc import Callable
+
 from flask import Flask, request, url_for
+from markupsafe import Markup, escape
 from wtforms import Field, PasswordField
 
 # Only these arguments leave a URL the same for every request of the app: none, or a
@@ -33,6 +36,28 @@ def memoised_url_for(app: Flask):
     return template_url_for
 
 
+def menu_link(template_url_for: Callable[..., str]):
+    """`nav_link` for templates: a menu entry, marked when it is the page shown.
+
+    aria-current="page" on the page itself (or one of `same`, its other addresses);
+    aria-current="true" on a page within its section (`within`: a detail, a form's answer).
+    """
+
+    def nav_link(endpoint: str, label: str, same=(), within=()) -> Markup:
+        shown = request.endpoint
+        if shown == endpoint or shown in same:
+            current = ' aria-current="page"'
+        elif shown in within:
+            current = ' aria-current="true"'
+        else:
+            current = ""
+        return Markup(
+            f'<a href="{escape(template_url_for(endpoint))}"{current}>{escape(label)}</a>'
+        )
+
+    return nav_link
+
+
 def cleared_password(field: Field) -> bool:
     """A password field of a refused form: it is sent back empty, and the page says so."""
     return isinstance(field, PasswordField) and bool(field.raw_data and field.raw_data[0])
@@ -52,5 +77,8 @@ def described_by(field: Field, hint: bool = False, more: str = "") -> str:
 
 def init_templating(app: Flask) -> None:
     """Give the templates the helpers above."""
-    app.jinja_env.globals.update(url_for=memoised_url_for(app), described_by=described_by)
+    template_url_for = memoised_url_for(app)
+    app.jinja_env.globals.update(
+        url_for=template_url_for, nav_link=menu_link(template_url_for), described_by=described_by
+    )
     app.jinja_env.tests["cleared_password"] = cleared_password

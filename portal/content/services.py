@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Row, Select, bindparam, select, tuple_
+from sqlalchemy import Row, Select, bindparam, select, tuple_, union_all
 
 from portal.content import downloads
 from portal.content.files import type_label
@@ -149,10 +149,24 @@ def _of_system(statement: Select, column, system: str) -> Select:
     return statement
 
 
-def home_announcements(now: datetime) -> tuple[list[Row], list[Row]]:
-    """For the home page: the pinned announcements, and the latest of the others."""
-    pinned = db.session.execute(_HOME_PINNED, {"now": now})
-    return list(pinned), list(db.session.execute(_HOME_LATEST, {"now": now}))
+@dataclass(frozen=True)
+class HomeAnnouncements:
+    """What the home page shows of the announcements, and the date the page gives."""
+
+    pinned: list[Row]
+    latest: list[Row]
+    last_updated: datetime | None
+
+
+def home_announcements(now: datetime) -> HomeAnnouncements:
+    """For the home page: the pinned announcements, the latest of the others, and when a
+    published announcement last changed; one statement, the busiest page's only one."""
+    rows = db.session.execute(_HOME, {"now": now}).all()
+    return HomeAnnouncements(
+        pinned=[row for row in rows if row.pinned],
+        latest=[row for row in rows if not row.pinned],
+        last_updated=rows[0].last_updated if rows else None,
+    )
 
 
 def feed_announcements(now: datetime) -> list[Announcement]:
@@ -314,6 +328,10 @@ _LAST_UPDATED = {
     .limit(1)
     for model in (Announcement, Download, FaqEntry, GuidePage, ContactWindow)
 }
+_HOME_SHOWN = union_all(select(_HOME_PINNED.subquery()), select(_HOME_LATEST.subquery())).subquery()
+_HOME = select(
+    _HOME_SHOWN, _LAST_UPDATED[Announcement].scalar_subquery().label("last_updated")
+).order_by(_HOME_SHOWN.c.pinned.desc(), _HOME_SHOWN.c.publish_at.desc(), _HOME_SHOWN.c.id.desc())
 _SYSTEMS = select(Subsystem.id, Subsystem.code, Subsystem.name, Subsystem.active).order_by(
     Subsystem.sort_order, Subsystem.id
 )

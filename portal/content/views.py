@@ -54,14 +54,13 @@ def filesize(size: int) -> str:
 @bp.get("/")
 def home():
     """The portal's front page: what it is for, and the pinned and latest announcements."""
-    now = utcnow()
-    pinned, latest = services.home_announcements(now)
+    shown = services.home_announcements(utcnow())
     return render_template(
         "content/home.html",
-        pinned=pinned,
-        latest=latest,
+        pinned=shown.pinned,
+        latest=shown.latest,
         category_names=labels.translated(labels.ANNOUNCEMENT_CATEGORY_LABELS),
-        last_updated=services.last_updated(Announcement, now) or PAGES_REVISED,
+        last_updated=shown.last_updated or PAGES_REVISED,
     )
 
 
