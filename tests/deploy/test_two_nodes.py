@@ -183,6 +183,11 @@ def test_a_node_killed_mid_run_loses_no_get(cluster):
 
     assert statuses[200] > 20
     assert set(statuses) == {200}, statuses
+    # nginx did send requests to the dead node (a request in flight reset, or a connection
+    # refused) and answered them from the other one.
+    errors = (cluster.workdir / "nginx-error.log").read_text()
+    dead = f'upstream: "http://127.0.0.1:{cluster.nodes[0].port}/login"'
+    assert any(dead in line and "[error]" in line for line in errors.splitlines()), errors
     # Static files come from nginx itself: with the other node gone too, they still load.
     cluster.nodes[1].kill()
     assert browser.get(cluster.base_url + "/login").status_code == 502
