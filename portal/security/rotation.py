@@ -42,11 +42,19 @@ class RotationReport:
 
 
 def _batches(model, batch: int) -> Iterator[list]:
-    """The table's rows in id order, one committed batch at a time."""
+    """The table's rows in id order, one committed batch at a time.
+
+    Each batch is locked until its commit (PostgreSQL), so that a value someone changes
+    meanwhile (a new TOTP seed) is not overwritten with the old one re-encrypted.
+    """
     last_id = 0
     while True:
         rows = db.session.scalars(
-            select(model).where(model.id > last_id).order_by(model.id).limit(batch)
+            select(model)
+            .where(model.id > last_id)
+            .order_by(model.id)
+            .limit(batch)
+            .with_for_update()
         ).all()
         if not rows:
             return
