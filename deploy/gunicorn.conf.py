@@ -13,7 +13,6 @@ threads = int(os.environ.get("PORTAL_THREADS", "4"))
 # A request still running when the node is stopped gets this long to finish.
 graceful_timeout = int(os.environ.get("PORTAL_GRACEFUL_TIMEOUT", "30"))
 timeout = int(os.environ.get("PORTAL_WORKER_TIMEOUT", "60"))
-keepalive = 75  # longer than nginx keeps idle upstream connections (60 s)
 # A worker is replaced after this many requests, so that no slow leak grows for weeks.
 max_requests = int(os.environ.get("PORTAL_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500

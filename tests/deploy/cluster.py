@@ -188,20 +188,43 @@ class Cluster:
         self.ca_file = cert
         for index in (1, 2):
             node = Node(free_port(), self.workdir / f"node{index}.log")
-            with node.log.open("wb") as log:
-                node.process = subprocess.Popen(
-                    [GUNICORN, "--config", "deploy/gunicorn.conf.py", "wsgi:app"],
-                    cwd=PROJECT_ROOT,
-                    env=self.node_environment(node),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            self._start_node(node)
             self.nodes.append(node)
         self._start_nginx(cert, key)
         for node in self.nodes:
             self._wait_for(lambda node=node: self._answers(node.url + "/healthz"))
         self._wait_for(lambda: self._answers(self.base_url + "/healthz"))
+
+    def _start_node(self, node: Node) -> None:
+        with node.log.open("ab") as log:
+            node.process = subprocess.Popen(
+                [GUNICORN, "--config", "deploy/gunicorn.conf.py", "wsgi:app"],
+                cwd=PROJECT_ROOT,
+                env=self.node_environment(node),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def restart(self, node: Node) -> float:
+        """The README's rolling restart of one node: drained at nginx (`down`, reload), stopped
+        as systemd does (SIGTERM to gunicorn), started, back in nginx; the seconds it was away.
+        """
+        site = self.workdir / "site.conf"
+        serving = site.read_text()
+        line = f"server 127.0.0.1:{node.port} "
+        site.write_text(serving.replace(line, line + "down "))
+        self.nginx.send_signal(signal.SIGHUP)
+        time.sleep(1)  # nginx's old workers finish what they had sent the node
+        stopped = time.monotonic()
+        node.process.send_signal(signal.SIGTERM)
+        node.process.wait(timeout=40)
+        self._start_node(node)
+        self._wait_for(lambda: self._answers(node.url + "/healthz"))
+        away = time.monotonic() - stopped
+        site.write_text(serving)
+        self.nginx.send_signal(signal.SIGHUP)
+        return away
 
     def _start_nginx(self, cert: Path, key: Path) -> None:
         site = fill_placeholders(

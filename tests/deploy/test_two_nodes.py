@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 import redis
+import requests
 import sqlalchemy as sa
 
 from portal.accounts.models import AccountState
@@ -20,7 +21,11 @@ pytestmark = pytest.mark.postgres_only
 
 PASSWORD = factories.STRONG_PASSWORD
 # The settings the scenario tightens, so that a few requests reach each limit.
-SETTINGS = {"RATELIMIT_STATUS_LOOKUP": "3 per minute", "LOGIN_MAX_FAILURES": "3"}
+SETTINGS = {
+    "RATELIMIT_STATUS_LOOKUP": "3 per minute",
+    "LOGIN_MAX_FAILURES": "3",
+    "RATELIMIT_PASSWORD_METER": "10000 per minute",
+}
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +166,43 @@ def test_the_client_address_is_believed_only_from_the_proxy(cluster):
     assert "127.0.0.5" in {row[0] for row in rows}
 
 
+def test_a_node_drained_and_restarted_loses_no_request(cluster):
+    statuses: Counter = Counter()
+    stop = threading.Event()
+
+    def keep_working() -> None:
+        session = client_from("127.0.0.13", cluster.ca_file)
+        token = csrf_token(session.get(cluster.base_url + "/register").text)
+        headers = {
+            "HX-Request": "true",
+            "X-CSRFToken": token,
+            "Referer": cluster.base_url + "/register",
+        }
+        meter = cluster.base_url + "/register/password-strength"
+        while not stop.is_set():
+            try:
+                got = session.get(cluster.base_url + "/login", timeout=30)
+                statuses["GET", got.status_code] += 1
+                typed = session.post(meter, data={"password": "Tz9*kq"}, headers=headers)
+                statuses["POST", typed.status_code] += 1
+            except requests.RequestException as error:  # counted, so the test sees it
+                statuses["failed", type(error).__name__] += 1
+
+    workers = [threading.Thread(target=keep_working) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    time.sleep(1)
+    away = cluster.restart(cluster.nodes[1])
+    time.sleep(1)
+    stop.set()
+    for worker in workers:
+        worker.join(timeout=30)
+
+    assert away > 0.5
+    assert statuses["GET", 200] > 20 and statuses["POST", 200] > 20
+    assert set(statuses) == {("GET", 200), ("POST", 200)}, statuses
+
+
 def test_a_node_killed_mid_run_loses_no_get(cluster):
     browser = client_from("127.0.0.12", cluster.ca_file)
     statuses: Counter = Counter()
@@ -169,7 +211,10 @@ def test_a_node_killed_mid_run_loses_no_get(cluster):
     def keep_reading() -> None:
         session = client_from("127.0.0.12", cluster.ca_file)
         while not stop.is_set():
-            statuses[session.get(cluster.base_url + "/login", timeout=30).status_code] += 1
+            try:
+                statuses[session.get(cluster.base_url + "/login", timeout=30).status_code] += 1
+            except requests.RequestException as error:  # counted, so the test sees it
+                statuses[type(error).__name__] += 1
 
     readers = [threading.Thread(target=keep_reading) for _ in range(4)]
     for reader in readers:
