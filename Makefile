@@ -20,9 +20,11 @@ APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclit
 
 .PHONY: run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
 
-# The worker (outbox mail, back-channel logout) and the demo relying party for 戒菸服務系統
-# (demo_rp/, client cessation-demo, registered here with a fresh secret each run) run in
-# the background beside gunicorn; when gunicorn ends (Ctrl-C), the trap stops them too.
+# The worker (outbox mail, back-channel logout, daily jobs) and the demo relying party for
+# 戒菸服務系統 (demo_rp/, client cessation-demo, registered here with a fresh secret each run)
+# run in the background beside gunicorn; when gunicorn ends (Ctrl-C), the trap stops them
+# too. The two gunicorn workers share their metrics through PROMETHEUS_MULTIPROC_DIR
+# (emptied by gunicorn at start); the app logs each request.
 RP_URL := http://127.0.0.1:$(RP_PORT)
 run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.1:$(PORT) with the worker and the demo RP on $(RP_PORT)
 	PORTAL_ENV=development $(FLASK) db upgrade
@@ -37,8 +39,9 @@ run: system-deps venv translations ## migrate, load demo data, serve on 127.0.0.
 		RP_STORE=instance/demo_rp.sqlite $(VENV)/bin/gunicorn --bind 127.0.0.1:$(RP_PORT) \
 		--workers 1 --threads 4 --worker-class gthread 'demo_rp:create_app()' & rp=$$!; \
 	trap 'kill $$worker $$rp 2>/dev/null; wait $$worker $$rp' EXIT; \
-	PORTAL_ENV=development $(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
-		--threads 4 --worker-class gthread --access-logfile - wsgi:app
+	PORTAL_ENV=development PROMETHEUS_MULTIPROC_DIR=$(PORTAL_INSTANCE_PATH)/metrics \
+		$(VENV)/bin/gunicorn -c python:portal.gunicorn_config --bind 127.0.0.1:$(PORT) \
+		--workers 2 --threads 4 --worker-class gthread wsgi:app
 
 test: system-deps venv translations services ## the whole suite on SQLite, then on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite

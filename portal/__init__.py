@@ -17,6 +17,8 @@ from portal.errors import register_error_pages
 from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 from portal.i18n import init_template_translations, lazy_gettext
 from portal.localtime import local_date, local_datetime_text, local_day_text
+from portal.observability import init_observability
+from portal.observability.logs import LOG_FORMATS
 from portal.outbox.senders import SENDERS
 from portal.proxy import wrap_for_proxies
 from portal.rendering import init_body_limits
@@ -98,11 +100,23 @@ def _check_choices(app: Flask) -> None:
     for name, choices in (
         ("MANAGER_NOTICE", MANAGER_NOTICE_MODES),
         ("MAIL_BACKEND", tuple(SENDERS)),
+        ("LOG_FORMAT", LOG_FORMATS),
     ):
         if app.config[name] not in choices:
             raise RuntimeError(
                 f"{name} must be one of {', '.join(choices)}, not {app.config[name]!r}"
             )
+    from portal.schedule.jobs import JOBS
+    from portal.schedule.services import time_of_day
+
+    for job in JOBS:
+        try:
+            time_of_day(app.config[job.time_setting])
+        except ValueError:
+            raise RuntimeError(
+                f"{job.time_setting} must be a Taipei time of day such as 08:00, or off; "
+                f"not {app.config[job.time_setting]!r}"
+            ) from None
 
 
 def _check_external_address(app: Flask, config_name: str) -> None:
@@ -153,6 +167,8 @@ def _select_locale() -> str:
 
 def _init_extensions(app: Flask) -> None:
     configure_sqlite()
+    # First: the request id and the request's timer start before any other hook.
+    init_observability(app)
     # Before CSRF protection, which reads the form: upload views raise the body limit first,
     # then text no page sends (NUL) is refused.
     init_body_limits(app)

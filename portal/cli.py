@@ -135,8 +135,7 @@ def manager_digest() -> None:
     """
     from flask import current_app
 
-    from portal.manager.notifications import send_digest
-    from portal.manager.services import pending_digests
+    from portal.manager.services import send_pending_digests
 
     config = current_app.config
     if config["MANAGER_NOTICE"] != "daily":
@@ -144,7 +143,7 @@ def manager_digest() -> None:
         return
     if not config["EXTERNAL_BASE_URL"]:
         raise click.ClickException("set EXTERNAL_BASE_URL (e.g. https://portal.example.gov.tw)")
-    queued = sum(send_digest(d.managers, d.applications) for d in pending_digests())
+    queued = send_pending_digests()
     db.session.commit()
     click.echo(f"已排入 {queued} 封待審核摘要，由 worker 寄出")
 
@@ -196,19 +195,26 @@ def _crl_summary(crl) -> str:
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Send what is due now, then exit (tests, cron).")
+@click.option(
+    "--once", is_flag=True, help="Run the daily jobs due and send the mail due, then exit."
+)
 @with_appcontext
 def worker(once: bool) -> None:
-    """Send the outbox's e-mail as it comes due, retrying failures, until stopped.
+    """Send the outbox's e-mail as it comes due, retrying failures, and run the daily jobs
+    (digests, purge) at their times, until stopped.
 
     SIGTERM or SIGINT (Ctrl-C) lets the message being sent finish, then exits.
     """
     from flask import current_app
 
-    from portal.worker import run, run_once
+    from portal.worker import new_scheduler, run, run_once, run_scheduled
 
     app = current_app._get_current_object()
     if once:
+        for run_report in run_scheduled(app, new_scheduler()):
+            click.echo(
+                f"{run_report.job} {run_report.period}: {run_report.outcome} {run_report.detail}"
+            )
         report = run_once(app)
         click.echo(f"寄出 {report.sent} 封，{report.retrying} 封稍後重試，{report.dead} 封無法寄出")
         return

@@ -221,6 +221,38 @@ class Config:
     # Subsystems' addresses must be https, except on the local machine, unless this is on.
     OIDC_ALLOW_HTTP_CLIENTS = env_bool("OIDC_ALLOW_HTTP_CLIENTS", False)
 
+    # Scheduled work, run by `flask worker` once a day at or after a Taipei time ("HH:MM";
+    # "off" never): the help desk's digest of filings due by the next working day and
+    # overdue (working days only), the managers' digest (MANAGER_NOTICE "daily" only), and
+    # the purge of what has expired. Several workers run each once: a run is claimed in
+    # scheduled_runs, committed with what the job did.
+    HELP_DESK_DIGEST_AT = env_str("HELP_DESK_DIGEST_AT", "08:00")
+    MANAGER_DIGEST_AT = env_str("MANAGER_DIGEST_AT", "08:00")
+    PURGE_AT = env_str("PURGE_AT", "03:00")
+    # Sessions, card challenges and reset links are deleted this many days after they
+    # ended or expired (kept a while for investigations; the audit trail keeps the events).
+    PURGE_EXPIRED_AFTER_DAYS = env_int("PURGE_EXPIRED_AFTER_DAYS", 7)
+    # Sent e-mail (its body is emptied once sent) is deleted this many days after sending;
+    # dead mail stays until an administrator sends it again.
+    OUTBOX_SENT_RETENTION_DAYS = env_int("OUTBOX_SENT_RETENTION_DAYS", 30)
+    # A job that failed is tried again by the same worker after this many seconds.
+    SCHEDULE_RETRY_SECONDS = env_int("SCHEDULE_RETRY_SECONDS", 300)
+
+    # Logs: "json" (one object per line, with the request id), "text" for people, or "none"
+    # to leave logging as the host process set it up. LOG_REQUESTS: one line per request
+    # (route, status, time); off by default in production, where nginx's access log has
+    # each request with the same id, and a line costs more CPU than the rest of the hooks.
+    LOG_FORMAT = env_str("LOG_FORMAT", "json")
+    LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+    LOG_REQUESTS = env_bool("LOG_REQUESTS", False)
+    # Who may read /metrics: networks (CIDR), matched against the client address as the
+    # trusted proxies (TRUSTED_PROXIES) report it. Anyone else gets 404.
+    METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS") or ["127.0.0.1/32", "::1/128"]
+    # /readyz says "not ready" when more e-mail than this waits in the outbox (0: never).
+    READY_MAX_QUEUED_MAIL = env_int("READY_MAX_QUEUED_MAIL", 5000)
+    # Seconds each readiness check (database, Redis) may take.
+    READY_TIMEOUT_SECONDS = float(env_str("READY_TIMEOUT_SECONDS", "2"))
+
     # Demo conveniences are off unless a development config turns them on.
     LOAD_DEMO_DATA = False
 
@@ -235,6 +267,9 @@ class DevelopmentConfig(Config):
     EXTERNAL_BASE_URL = env_str("EXTERNAL_BASE_URL", f"http://127.0.0.1:{env_str('PORT', '5000')}")
     # A test card's CA publishes no CRL: cards are accepted unchecked unless one is there.
     CARD_CRL_REQUIRED = env_bool("CARD_CRL_REQUIRED", False)
+    # The console mail backend prints messages as people read them; each request is shown.
+    LOG_FORMAT = env_str("LOG_FORMAT", "text")
+    LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
 
 
 class TestingConfig(Config):
@@ -255,6 +290,12 @@ class TestingConfig(Config):
     CARD_CRL_REQUIRED = False
     # A live server's worker thread delivers mail soon after the request that queued it.
     WORKER_POLL_SECONDS = 0.2
+    # No scheduled job runs on the clock; tests of the schedule turn one on, with a clock.
+    HELP_DESK_DIGEST_AT = MANAGER_DIGEST_AT = PURGE_AT = "off"
+    # pytest's log capture stays as it is; tests of the log format call it themselves.
+    # Request lines are made only where a test lets portal.access log at INFO.
+    LOG_FORMAT = "none"
+    LOG_REQUESTS = True
     # Each test has its own institutions: the list is read again for every search.
     INSTITUTION_SEARCH_CACHE_SECONDS = 0
     # Still argon2id, at a cost that keeps hundreds of sign-ins in the suite fast.

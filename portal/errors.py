@@ -18,6 +18,7 @@ from portal.extensions import db, limiter
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.localtime import TAIPEI, local_now
+from portal.observability.request_ids import current_request_id
 
 
 class DomainError(Exception):
@@ -92,7 +93,16 @@ def register_error_pages(app: Flask) -> None:
         retry_at = _retry_at() if isinstance(error, RateLimitExceeded) else None
         # An error that carries its own sentence (UnreadableText, say) says it; others by status.
         message = str(getattr(error, "message", "")) or http_message(error.code)
-        return error_answer("errors/http.html", error.code, message, error=error, retry_at=retry_at)
+        # A failure of ours: the id finds its log lines, when the person quotes it.
+        request_id = current_request_id() if (error.code or 500) >= 500 else None
+        return error_answer(
+            "errors/http.html",
+            error.code,
+            message,
+            error=error,
+            retry_at=retry_at,
+            request_id=request_id,
+        )
 
 
 def _retry_at() -> str | None:

@@ -7,10 +7,11 @@ reports, so no request waits on an SMTP server and nothing is sent for a rolled-
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import insert, literal, select
+from sqlalchemy import String, insert, literal, select
 
 from portal.accounts.models import Account
 from portal.extensions import db
+from portal.observability.request_ids import current_request_id
 from portal.outbox.models import OutboxMessage
 
 
@@ -20,7 +21,9 @@ def send_mail(to: str, subject: str, body: str) -> None:
     Callers add it before their commit, beside the decision it reports: rolled back with
     it, it was never sent; committed with it, the worker delivers it, retrying if need be.
     """
-    db.session.add(OutboxMessage(recipient=to, subject=subject, body=body))
+    db.session.add(
+        OutboxMessage(recipient=to, subject=subject, body=body, request_id=current_request_id())
+    )
 
 
 def send_mail_to_account(account_id: int, subject: str, body: str) -> None:
@@ -29,8 +32,13 @@ def send_mail_to_account(account_id: int, subject: str, body: str) -> None:
     account's row), for callers whose timing must not show whether the account exists."""
     db.session.execute(
         insert(OutboxMessage).from_select(
-            ["recipient", "subject", "body"],
-            select(Account.email, literal(subject), literal(body)).where(Account.id == account_id),
+            ["recipient", "subject", "body", "request_id"],
+            select(
+                Account.email,
+                literal(subject),
+                literal(body),
+                literal(current_request_id(), String),
+            ).where(Account.id == account_id),
         )
     )
 

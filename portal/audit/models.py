@@ -29,6 +29,8 @@ class AuditEvent(db.Model):
     remote_addr: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The request (or scheduled job) that recorded it, as the logs name it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped["Account | None"] = relationship(viewonly=True)  # noqa: F821 (by name)
     institution: Mapped["Institution | None"] = relationship(viewonly=True)  # noqa: F821

@@ -14,6 +14,7 @@ from portal.errors import NotInScope
 from portal.extensions import db
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI
+from portal.observability.request_ids import current_request_id
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def record_event(
         remote_addr=origin.remote_addr,
         user_agent=(origin.user_agent or "")[:200] or None,
         detail=detail or {},
+        request_id=current_request_id(),
     )
     db.session.add(event)
     return event

@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, update
 
 from portal.accounts.models import Account, username_key
 from portal.audit.services import Origin, record_event
@@ -149,6 +149,15 @@ def change_password(
     _audit("password.changed", account, origin)
     send_password_changed(account)
     db.session.commit()
+
+
+def purge_reset_tokens(expired_before: datetime) -> int:
+    """Delete the reset and invitation links that expired before then; how many."""
+    return db.session.execute(
+        delete(PasswordResetToken)
+        .where(PasswordResetToken.expires_at < expired_before)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _usable_token(token: str, lock: bool = False) -> PasswordResetToken:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import Account, AccountState, username_key
@@ -215,6 +215,36 @@ def end_session(token: str, origin: Origin) -> None:
         session_ended(row.id)
         _audit("logout", row.account, origin)
         db.session.commit()
+
+
+def dead_sessions(dead_before: datetime) -> Select:
+    """The ids of the sessions that ended, or passed a time limit, before then.
+
+    A session not marked ended is dead once idle or old past its limits (nobody came back
+    to have it marked), so each condition alone means it was over before the moment given.
+    """
+    config = current_app.config
+    idle = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=config["SESSION_ABSOLUTE_HOURS"])
+    return select(UserSession.id).where(
+        or_(
+            UserSession.ended_at < dead_before,
+            UserSession.last_seen_at < dead_before - idle,
+            UserSession.created_at < dead_before - absolute,
+        )
+    )
+
+
+def purge_sessions(dead_before: datetime) -> int:
+    """Delete the sessions dead before then (their relying-party sign-ins first); how many."""
+    from portal.oidc.purge import purge_logins_of
+
+    purge_logins_of(dead_sessions(dead_before))
+    return db.session.execute(
+        delete(UserSession)
+        .where(UserSession.id.in_(dead_sessions(dead_before)))
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def end_other_sessions(

@@ -14,13 +14,11 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import text
 
 from portal.content import downloads, files, labels, services
 from portal.content.markdown import plain_text, render_markdown
 from portal.content.models import Announcement, ContactWindow, Download, FaqEntry, GuidePage
 from portal.db_types import utcnow
-from portal.extensions import db
 from portal.mail import external_url
 from portal.redirects import safe_next
 from portal.rendering import page_or_fragment
@@ -62,13 +60,6 @@ def home():
         category_names=labels.translated(labels.ANNOUNCEMENT_CATEGORY_LABELS),
         last_updated=shown.last_updated or PAGES_REVISED,
     )
-
-
-@bp.get("/healthz")
-def healthz():
-    """Liveness and database reachability, for load balancers."""
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 def _filter() -> services.Filter:

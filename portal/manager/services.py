@@ -15,7 +15,12 @@ from portal.errors import AlreadyDecided, DomainError, NotInScope
 from portal.extensions import db
 from portal.i18n import lazy_gettext as _l
 from portal.locking import for_update
-from portal.manager.notifications import send_deactivated, send_decision, send_reactivated
+from portal.manager.notifications import (
+    send_deactivated,
+    send_decision,
+    send_digest,
+    send_reactivated,
+)
 from portal.registration.models import Application, ApplicationState
 
 
@@ -82,6 +87,12 @@ def pending_digests() -> list[Digest]:
         Digest(list(institution_managers), by_institution[institution_id])
         for institution_id, institution_managers in groupby(managers, lambda m: m.institution_id)
     ]
+
+
+def send_pending_digests() -> int:
+    """Queue each institution's digest to its active managers (MANAGER_NOTICE "daily");
+    how many e-mails were queued."""
+    return sum(send_digest(digest.managers, digest.applications) for digest in pending_digests())
 
 
 def has_pending_applications(manager: Account) -> bool:

@@ -38,3 +38,5 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The request (or scheduled job) that queued it: the worker logs its tries under it.
+    request_id: Mapped[str | None] = mapped_column(String(64))

@@ -9,6 +9,7 @@ with no transaction open, then records the outcome: sent, due again after a back
 dead after OUTBOX_MAX_ATTEMPTS tries, until a portal administrator sends it again.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -16,13 +17,14 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from portal.accounts.models import Account
 from portal.audit.services import Origin, record_event
 from portal.db_types import utcnow
 from portal.extensions import db
 from portal.locking import for_update
+from portal.observability.request_ids import request_id_set
 from portal.outbox.models import OutboxMessage, OutboxState
 from portal.outbox.senders import MailSender, SendFailed, sender_from_config
 
@@ -30,6 +32,8 @@ from portal.outbox.senders import MailSender, SendFailed, sender_from_config
 # exchanges, each bounded by the timeout, so a claim older than that belongs to a worker
 # that died mid-send, and its message comes due again.
 CLAIM_LEASE_TIMEOUTS = 10
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class ClaimedMessage:
     body: str
     created_at: datetime
     attempts: int
+    request_id: str | None = None
 
 
 @dataclass
@@ -64,19 +69,46 @@ def deliver_due(sender: MailSender | None = None) -> DeliveryReport:
     report = DeliveryReport()
     started = utcnow()
     while (claimed := claim_next(started)) is not None:
-        try:
-            sender.send(email_message(claimed))
-        except (SendFailed, ValueError) as failure:
-            # ValueError: a header the message cannot carry (a line break in an address);
-            # it fails like any other try, and ends dead rather than stopping the worker.
-            if record_failure(claimed, str(failure)) is OutboxState.DEAD:
-                report.dead += 1
-            else:
-                report.retrying += 1
+        # Its log lines carry the id of the request that queued it.
+        with request_id_set(claimed.request_id):
+            delivered = _deliver(sender, claimed, report)
+        if not delivered:
             break
-        record_sent(claimed)
-        report.sent += 1
     return report
+
+
+def _deliver(sender: MailSender, claimed: ClaimedMessage, report: DeliveryReport) -> bool:
+    """One try at one claimed message, recorded and logged; whether it went out."""
+    try:
+        sender.send(email_message(claimed))
+    except (SendFailed, ValueError) as failure:
+        # ValueError: a header the message cannot carry (a line break in an address);
+        # it fails like any other try, and ends dead rather than stopping the worker.
+        state = record_failure(claimed, str(failure))
+        level = logging.ERROR if state is OutboxState.DEAD else logging.WARNING
+        log.log(
+            level,
+            "outbox: message %s failed (try %s), now %s: %s",
+            claimed.id,
+            claimed.attempts,
+            state,
+            failure,
+            extra={"outbox_message": claimed.id, "attempts": claimed.attempts},
+        )
+        if state is OutboxState.DEAD:
+            report.dead += 1
+        else:
+            report.retrying += 1
+        return False
+    record_sent(claimed)
+    log.info(
+        "outbox: message %s sent (try %s)",
+        claimed.id,
+        claimed.attempts,
+        extra={"outbox_message": claimed.id, "attempts": claimed.attempts},
+    )
+    report.sent += 1
+    return True
 
 
 def claim_next(due_by: datetime) -> ClaimedMessage | None:
@@ -103,6 +135,7 @@ def claim_next(due_by: datetime) -> ClaimedMessage | None:
         message.body,
         message.created_at,
         message.attempts,
+        message.request_id,
     )
     db.session.commit()
     return claimed
@@ -158,6 +191,18 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=current_app.config["OUTBOX_RETRY_SECONDS"] * 2 ** (attempts - 1))
 
 
+def purge_sent(sent_before: datetime) -> int:
+    """Delete the messages sent before then (their bodies are already empty); how many.
+
+    Dead and waiting messages stay: they still need a worker or an administrator.
+    """
+    return db.session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.SENT, OutboxMessage.sent_at < sent_before)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 @dataclass(frozen=True)
 class OutboxSummary:
     """What an administrator needs to see: how much waits, since when, and what died."""
@@ -166,6 +211,29 @@ class OutboxSummary:
     # The oldest message still waiting: long ago means SMTP is down or no worker runs.
     oldest_queued_at: datetime | None
     dead: list[OutboxMessage]
+
+
+def outbox_backlog() -> tuple[int, int, datetime | None]:
+    """Messages waiting and dead, and when the oldest waiting one was queued (monitoring)."""
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.state.in_((OutboxState.QUEUED, OutboxState.DEAD)))
+            .group_by(OutboxMessage.state)
+        ).all()
+    )
+    oldest = db.session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.state == OutboxState.QUEUED)
+    )
+    return counts.get(OutboxState.QUEUED, 0), counts.get(OutboxState.DEAD, 0), oldest
+
+
+def queued_beyond(limit: int) -> bool:
+    """Whether more than `limit` messages wait; counts no further than that."""
+    waiting = (
+        select(OutboxMessage.id).where(OutboxMessage.state == OutboxState.QUEUED).limit(limit + 1)
+    ).subquery()
+    return db.session.scalar(select(func.count()).select_from(waiting)) > limit
 
 
 def outbox_summary(dead_shown: int = 200) -> OutboxSummary:

@@ -101,12 +101,21 @@
     document.getElementById("request-error-close").hidden = true;
   }
 
-  function sayInBanner(sentence) {
+  function sayInBanner(sentence, requestId) {
     var region = document.getElementById("request-error");
     if (!region) return;
     var message = document.createElement("p");
     message.className = "request-error-message";
     message.textContent = sentence;
+    if (requestId) {
+      // The id of the failed request, for the person to quote: it finds the server's log.
+      var reference = document.createElement("span");
+      reference.id = "request-id";
+      var code = document.createElement("code");
+      code.textContent = requestId;
+      reference.append(" " + bannerBox().dataset.reference, code);
+      message.append(reference);
+    }
     region.replaceChildren(message);
     showBanner();
   }
@@ -115,8 +124,9 @@
   document.addEventListener("htmx:beforeRequest", clearBanner);
 
   // 5xx: htmx swaps nothing (see the htmx-config in base.html).
-  document.addEventListener("htmx:responseError", function () {
-    sayInBanner(bannerBox().dataset.serverError);
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    sayInBanner(bannerBox().dataset.serverError, xhr && xhr.getResponseHeader("X-Request-ID"));
   });
 
   // No answer at all: the connection or the server is down.

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from portal.accounts.models import Account, AccountState, Role
 from portal.audit.services import Origin, record_event
@@ -273,6 +273,18 @@ def check_change_card(
         raise VerificationRefused(code, str(CHALLENGE_MESSAGES[code]))
     signed = challenge_bytes(portal_origin, claimed)
     return _check_card(change.institution.code, signed, certificate_der, signature, now)
+
+
+def purge_challenges(expired_before: datetime) -> int:
+    """Delete the card challenges that expired before then; how many.
+
+    A deleted challenge answered late is unknown, and refused like an expired one.
+    """
+    return db.session.execute(
+        delete(CardChallenge)
+        .where(CardChallenge.expires_at < expired_before)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def use_up_challenge(challenge_id: int, now: datetime) -> None:

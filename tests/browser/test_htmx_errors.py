@@ -264,6 +264,27 @@ def test_institution_search_when_the_server_fails_or_is_unreachable(
     expect(page.get_by_role("button", name="關閉訊息")).to_be_hidden()
 
 
+def test_a_server_failure_gives_the_request_id_to_quote(live_server, page: Page, page_problems):
+    page_problems.expect_console_error(r"status of 500 .*/institutions/search\?")
+    page_problems.expect_console_error(r"^Response Status Error Code 500 from /institutions/search")
+    page.goto(f"{live_server}/institutions/search")
+    failed_request = "3f2a9c0d5e6b4a718293a4b5c6d7e8f9"
+
+    def fail(route: Route) -> None:
+        route.fulfill(
+            status=500,
+            content_type="text/html",
+            headers={"X-Request-ID": failed_request},
+            body="<h1>Internal Server Error</h1>",
+        )
+
+    page.route("**/institutions/search?*", fail)
+    page.get_by_label("機構代碼或名稱").press_sequentially("北投", delay=TYPING_DELAY_MS)
+    expect(banner(page)).to_have_text(
+        f"{SERVER_FAILED} 如需協助，請向客服人員提供參考編號：{failed_request}"
+    )
+
+
 # --- 紙本審核 (help desk): 載入更多 and 顯示完整號碼 ------------------------------------------
 
 

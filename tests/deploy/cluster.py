@@ -174,6 +174,7 @@ class Cluster:
             PORTAL_BIND=f"127.0.0.1:{node.port}",
             PORTAL_WORKERS="1",
             PORTAL_THREADS="4",
+            PORTAL_ACCESS_LOG="-",  # the test counts which node answered what
             ARGON2_TIME_COST="1",
             ARGON2_MEMORY_COST_KIB="8192",
             ARGON2_PARALLELISM="1",
@@ -238,6 +239,7 @@ class Cluster:
                 "STATIC_ROOT": str(PROJECT_ROOT / "portal" / "static"),
                 "NODE_1": f"127.0.0.1:{self.nodes[0].port}",
                 "NODE_2": f"127.0.0.1:{self.nodes[1].port}",
+                "ACCESS_LOG": str(self.workdir / "nginx-access.log"),
             },
         )
         (self.workdir / "site.conf").write_text(site)

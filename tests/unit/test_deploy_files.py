@@ -69,6 +69,7 @@ def test_the_nginx_site_is_valid(tmp_path):
             "STATIC_ROOT": str(PROJECT_ROOT / "portal" / "static"),
             "NODE_1": "10.0.2.11:8000",
             "NODE_2": "10.0.2.12:8000",
+            "ACCESS_LOG": str(tmp_path / "access.log"),
         },
     )
     self_signed_certificate(tmp_path)
