@@ -90,8 +90,11 @@ def test_a_sign_in_on_one_node_is_valid_on_the_other(cluster):
     assert all(browser.get(cluster.base_url + "/account").status_code == 200 for _ in range(4))
     # nginx's request id is the portal's: the two logs join on it.
     request_id = browser.get(cluster.base_url + "/account").headers["X-Request-ID"]
-    nginx_log = (cluster.workdir / "nginx-access.log").read_text()
-    assert f'"request_id":"{request_id}"' in nginx_log
+    nginx_log = cluster.workdir / "nginx-access.log"
+    deadline = time.monotonic() + 5  # nginx writes the line once the response is sent
+    while f'"request_id":"{request_id}"' not in nginx_log.read_text():
+        assert time.monotonic() < deadline, f"{request_id} not in nginx's log"
+        time.sleep(0.1)
     # /metrics is for the monitoring network, on each node, never through nginx.
     assert browser.get(cluster.base_url + "/metrics").status_code == 404
 
