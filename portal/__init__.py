@@ -205,6 +205,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
+    from portal.admin.calendar_views import bp as admin_calendar_bp
+    from portal.admin.institution_views import bp as admin_institutions_bp
+    from portal.admin.subsystem_views import bp as admin_subsystems_bp
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
     from portal.changes.views import bp as changes_bp
@@ -233,6 +236,9 @@ def _register_blueprints(app: Flask) -> None:
         oidc_bp,
         oidc_admin_bp,
         admin_bp,
+        admin_institutions_bp,
+        admin_subsystems_bp,
+        admin_calendar_bp,
         verification_bp,
         review_bp,
         content_admin_bp,

@@ -13,9 +13,9 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from portal.audit.services import Origin
 from portal.extensions import db
-from portal.institutions.importer import parse_institutions_csv
-from portal.institutions.services import upsert_institutions
+from portal.institutions.administration import import_institutions_csv
 
 
 def register_commands(app: Flask) -> None:
@@ -46,13 +46,15 @@ def import_institutions(csv_file: Path) -> None:
 
     Columns: code,name,kind,county[,active] or 機構代碼,機構名稱,機構類別,縣市[,啟用].
     """
-    result = parse_institutions_csv(csv_file.read_bytes())
-    for error in result.errors:
+    report = import_institutions_csv(
+        csv_file.read_bytes(), csv_file.name, Origin(remote_addr="cli")
+    )
+    for error in report.errors:
         click.echo(f"第 {error.line} 行：{error.message}", err=True)
-    summary = upsert_institutions(result.records)
+    summary = report.summary
     click.echo(
         f"新增 {summary.created}、更新 {summary.updated}、未變更 {summary.unchanged}；"
-        f"略過有誤的 {len(result.errors)} 筆"
+        f"略過有誤的 {len(report.errors)} 筆"
     )
 
 
@@ -73,16 +75,23 @@ def load_demo() -> None:
 @click.option("--reason", required=True, help="e.g. 颱風停止上班")
 def calendar_override(day, kind: str, reason: str) -> None:
     """Declare one day closed (typhoon) or working, overriding the government calendar."""
-    from portal.workcalendar.models import CalendarOverride, OverrideKind
+    from flask import current_app
 
-    override = db.session.scalar(
-        db.select(CalendarOverride).where(CalendarOverride.day == day.date())
-    ) or CalendarOverride(day=day.date())
-    override.kind = OverrideKind(kind)
-    override.reason = reason
-    db.session.add(override)
-    db.session.commit()
-    click.echo(f"{date.isoformat(day.date())}: {kind} ({reason})")
+    from portal.due_dates import moved_due_dates
+    from portal.workcalendar.models import OverrideKind
+    from portal.workcalendar.services import calendar_with, current_calendar, save_override
+
+    day, kind = day.date(), OverrideKind(kind)
+    moved = moved_due_dates(
+        current_calendar(),
+        calendar_with(day, kind),
+        day,
+        current_app.config["REVIEW_WORKING_DAYS"],
+    )
+    save_override(day, kind, reason, Origin(remote_addr="cli"), None, [m.number for m in moved])
+    click.echo(f"{date.isoformat(day)}: {kind.value} ({reason})")
+    for item in moved:
+        click.echo(f"  {item.number}: {item.due_before:%Y-%m-%d} -> {item.due_after:%Y-%m-%d}")
 
 
 @click.command("create-staff")
@@ -103,7 +112,6 @@ def create_staff(username, name, email, national_id, role, subsystems, password)
     from portal.accounts.models import StaffRole
     from portal.admin.services import StaffDetails, StaffError
     from portal.admin.services import create_staff as create
-    from portal.audit.services import Origin
     from portal.identity.identifiers import is_valid_national_id
     from portal.identity.password_policy import PasswordPolicy, assess_password
 

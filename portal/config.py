@@ -192,8 +192,11 @@ class Config:
     BUILT_DOWNLOADS_DIR = env_str("BUILT_DOWNLOADS_DIR", str(PROJECT_ROOT / "build" / "downloads"))
 
     # Seconds each process searches its in-memory copy of the institution list before
-    # reading it again (the list changes only by import; institutions/services.Directory).
+    # reading it again (institutions/services.Directory; a code not in the copy is looked up).
     INSTITUTION_SEARCH_CACHE_SECONDS = env_int("INSTITUTION_SEARCH_CACHE_SECONDS", 60)
+    # The largest institution list an administrator may upload (the whole country's, some
+    # 30,000 rows, is about 3 MB).
+    INSTITUTION_CSV_MAX_BYTES = env_int("INSTITUTION_CSV_MAX_BYTES", 20 * 1024 * 1024)
 
     # Working days the agency promises for a review (help desk, unit manager).
     REVIEW_WORKING_DAYS = env_int("REVIEW_WORKING_DAYS", 3)

@@ -1,4 +1,4 @@
-"""Staff and audit forms for portal administrators."""
+"""Forms for portal administrators: staff, audit search, and the master data."""
 
 from datetime import date
 
@@ -9,9 +9,10 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp
 
 from portal.accounts.labels import STAFF_ROLE_LABELS
 from portal.audit.labels import ACTION_GROUP_LABELS, ACTION_LABELS, action_group
@@ -23,7 +24,11 @@ from portal.fields import (
     new_username_field,
 )
 from portal.i18n import lazy_gettext as _l
+from portal.institutions.importer import MAX_NAME_CHARS
+from portal.institutions.records import COUNTIES, KINDS
 from portal.registration.forms import MultiCheckboxField
+from portal.workcalendar.models import OverrideKind
+from portal.workcalendar.services import OVERRIDE_LABELS
 
 
 def _role_choices() -> list[SelectChoice]:
@@ -119,3 +124,156 @@ def _action_choices() -> dict:
             actions.insert(0, SelectChoice(group, _l("全部（%(kind)s）", kind=group_label)))
         grouped[group_label] = actions
     return grouped
+
+
+# --- master data: institutions, subsystems, the work calendar -----------------------------
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _choices(values: tuple[str, ...], prompt) -> list[SelectChoice]:
+    return [SelectChoice("", prompt), *(SelectChoice(value, value) for value in values)]
+
+
+class NewInstitutionForm(PortalForm):
+    """A new institution: its 10-digit code, name, kind and county."""
+
+    code = StringField(
+        _l("機構代碼"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入機構代碼。")),
+            Regexp(r"^[0-9]{10}$", message=_l("醫事機構代碼為 10 位數字。")),
+        ],
+    )
+    name = StringField(
+        _l("機構名稱"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入機構名稱。")),
+            Length(max=MAX_NAME_CHARS, message=_l("機構名稱最多 100 個字。")),
+        ],
+    )
+    # AnyOf rather than WTForms' own choice check, whose words are Simplified Chinese.
+    kind = SelectField(
+        _l("機構類別"),
+        choices=_choices(KINDS, _l("請選擇機構類別")),
+        validate_choice=False,
+        validators=[
+            DataRequired(_l("請選擇機構類別。")),
+            AnyOf(KINDS, message=_l("請從清單中選擇機構類別。")),
+        ],
+    )
+    county = SelectField(
+        _l("縣市"),
+        choices=_choices(COUNTIES, _l("請選擇縣市")),
+        validate_choice=False,
+        validators=[
+            DataRequired(_l("請選擇縣市。")),
+            AnyOf(COUNTIES, message=_l("請從清單中選擇縣市。")),
+        ],
+    )
+
+
+class InstitutionForm(NewInstitutionForm):
+    """An institution's name, kind and county: its code is its identity, fixed once created."""
+
+    code = None
+
+
+class InstitutionSearchForm(PortalForm):
+    """Search the institution list (GET, so a search can be bookmarked)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("機構代碼或名稱"), filters=[_stripped], validators=[Length(max=50)])
+    state = SelectField(
+        _l("狀態"),
+        choices=[
+            SelectChoice("", _l("全部")),
+            SelectChoice("active", _l("使用中")),
+            SelectChoice("inactive", _l("已停用")),
+        ],
+        validate_choice=False,
+    )
+
+
+SUBSYSTEM_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
+
+
+class SubsystemForm(PortalForm):
+    """A subsystem: code (as relying parties and forms name it), name, description, order."""
+
+    name = StringField(
+        _l("名稱"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入子系統名稱。")),
+            Length(max=50, message=_l("名稱最多 50 個字。")),
+        ],
+    )
+    code = StringField(
+        _l("代碼"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入代碼。")),
+            Regexp(
+                SUBSYSTEM_CODE_PATTERN,
+                message=_l("代碼為 2 至 40 個小寫英文字母、數字或 -，以英文字母開頭。"),
+            ),
+        ],
+    )
+    description = TextAreaField(
+        _l("說明"),
+        filters=[_stripped],
+        validators=[Length(max=500, message=_l("說明最多 500 個字。"))],
+    )
+    # Text, not IntegerField: WTForms' own message for a non-number is in Simplified Chinese.
+    sort_order = StringField(
+        _l("排列順序"),
+        default="0",
+        filters=[_stripped],
+        validators=[
+            InputRequired(_l("請輸入排列順序（0 至 999 的整數）。")),
+            Regexp(r"^[0-9]{1,3}$", message=_l("排列順序為 0 至 999 的整數。")),
+        ],
+    )
+    active = BooleanField(_l("啟用（帳號申請與我的子系統會列出）"), default=True)
+
+
+def override_kind_check(form: PortalForm, field: RadioField) -> None:
+    """WTForms validator: one of the two kinds offered."""
+    if field.data not in {kind.value for kind in OverrideKind}:
+        raise ValidationError(_l("請選擇停止上班或補行上班。"))
+
+
+class OverrideForm(PortalForm):
+    """One day declared closed (a typhoon) or working, with the reason."""
+
+    day = DateField(
+        _l("日期"),
+        format="%Y-%m-%d",
+        # InputRequired: a day that is no date ("2026-02-30") keeps DateField's own message.
+        validators=[InputRequired(_l("請輸入日期（例：2026-09-01）。")), audit_date_check],
+    )
+    kind = RadioField(
+        _l("類別"),
+        choices=[
+            SelectChoice(OverrideKind.CLOSED.value, OVERRIDE_LABELS[OverrideKind.CLOSED]),
+            SelectChoice(OverrideKind.WORKING.value, OVERRIDE_LABELS[OverrideKind.WORKING]),
+        ],
+        # Checked below: WTForms' own words for a value not offered are Simplified Chinese.
+        validate_choice=False,
+        validators=[DataRequired(_l("請選擇停止上班或補行上班。")), override_kind_check],
+    )
+    reason = StringField(
+        _l("原因"),
+        filters=[_stripped],
+        validators=[
+            DataRequired(_l("請輸入原因（例：颱風停止上班）。")),
+            Length(max=200, message=_l("原因最多 200 個字。")),
+        ],
+    )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.institutions.models import Institution
-from portal.institutions.records import InstitutionRecord
+from portal.institutions.records import InstitutionRecord, is_valid_code
 
 SEARCH_LIMIT = 10
 # Longest query worth searching; longer input is cut rather than refused.
@@ -30,18 +30,20 @@ class InstitutionSummary:
     name: str
     kind: str
     county: str
+    active: bool = True
 
 
 class Directory:
-    """Every active institution, held in memory and searched there.
+    """Every active (or every inactive) institution, held in memory and searched there.
 
     The picker searches on every pause in typing, mostly for two or three characters of a
     name: `LIKE '%診所%'` cannot use an index (pg_trgm needs three characters and more), so
     each search read the whole table, ~4 ms of PostgreSQL. The list is small (the country
-    has some 30,000 institutions: about 15 MB per process) and changes only through imports, so
-    each process keeps it, sorted as the picker lists it, and finds names with `str.find`
-    over one string of all of them; a copy older than INSTITUTION_SEARCH_CACHE_SECONDS is
-    read again.
+    has some 30,000 institutions: about 15 MB per process) and changes seldom (imports, an
+    administrator's edits), so each process keeps it, sorted as the picker lists it, and
+    finds names with `str.find` over one string of all of them; a copy older than
+    INSTITUTION_SEARCH_CACHE_SECONDS is read again, and a full code the copy lacks is looked
+    up in the database (a clinic added a moment ago through another process).
     """
 
     # Between names in `_names`: no name or query contains it (queries are refused with it).
@@ -64,12 +66,16 @@ class Directory:
         self._names = self.SEPARATOR.join(folded)
 
     @classmethod
-    def load(cls) -> "Directory":
-        """The active institutions as the database has them now."""
+    def load(cls, active: bool = True) -> "Directory":
+        """The active (or the inactive) institutions as the database has them now."""
         rows = db.session.execute(
-            select(Institution.code, Institution.name, Institution.kind, Institution.county).where(
-                Institution.active
-            )
+            select(
+                Institution.code,
+                Institution.name,
+                Institution.kind,
+                Institution.county,
+                Institution.active,
+            ).where(Institution.active == active)
         )
         return cls(InstitutionSummary(*row) for row in rows)
 
@@ -95,24 +101,46 @@ class Directory:
         return found
 
 
-# One directory per database: one process may serve several apps (the tests do).
-_directories: dict[str, Directory] = {}
+# One pair of directories (active, inactive) per database: one process may serve several
+# apps (the tests do).
+_directories: dict[tuple[str, bool], Directory] = {}
 
 
 def search_institutions(query: str, limit: int = SEARCH_LIMIT) -> list[InstitutionSummary]:
-    """Active institutions whose code starts with, or whose name contains, the query."""
+    """Institutions whose code starts with, or whose name contains, the query: the active
+    ones first, then, in the room left, inactive ones (`active` False), so that a closed
+    clinic is named as closed rather than not found."""
     query = normalize_query(query)
     if not query:
         return []
-    return _directory().search(query, limit)
+    found = _directory(active=True).search(query, limit)
+    if len(found) < limit:
+        found += _directory(active=False).search(query, limit - len(found))
+    if not found and is_valid_code(query):
+        # Added or changed in another process since its copy was read: the database knows.
+        found = [summary for summary in [_summary_by_code(query)] if summary is not None]
+    return found
 
 
-def _directory() -> Directory:
-    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
+def _summary_by_code(code: str) -> InstitutionSummary | None:
+    institution = db.session.scalar(select(Institution).where(Institution.code == code))
+    if institution is None:
+        return None
+    return InstitutionSummary(
+        institution.code,
+        institution.name,
+        institution.kind,
+        institution.county,
+        institution.active,
+    )
+
+
+def _directory(active: bool) -> Directory:
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], active)
     lifetime = current_app.config["INSTITUTION_SEARCH_CACHE_SECONDS"]
     directory = _directories.get(key)
     if directory is None or time.monotonic() - directory.loaded_at >= lifetime:
-        directory = _directories[key] = Directory.load()
+        directory = _directories[key] = Directory.load(active)
     return directory
 
 
@@ -123,15 +151,25 @@ def forget_searches() -> None:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """How an import changed the list."""
+    """How an import changed the list: counts, and the codes created and updated."""
 
     created: int
     updated: int
     unchanged: int
+    created_codes: tuple[str, ...] = ()
+    updated_codes: tuple[str, ...] = ()
 
 
 def upsert_institutions(records: Iterable[InstitutionRecord]) -> ImportSummary:
     """Create new institutions and update changed ones, matched by code; never duplicate."""
+    summary = merge_institutions(records)
+    db.session.commit()
+    forget_searches()
+    return summary
+
+
+def merge_institutions(records: Iterable[InstitutionRecord]) -> ImportSummary:
+    """Add or update the records' institutions in the session; the caller commits."""
     records = list(records)
     existing = (
         {
@@ -143,19 +181,19 @@ def upsert_institutions(records: Iterable[InstitutionRecord]) -> ImportSummary:
         if len(records) <= 5000
         else {i.code: i for i in db.session.scalars(select(Institution))}
     )
-    created = updated = unchanged = 0
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged = 0
     for record in records:
         institution = existing.get(record.code)
         if institution is None:
             db.session.add(_from_record(record))
-            created += 1
+            created.append(record.code)
         elif _apply(institution, record):
-            updated += 1
+            updated.append(record.code)
         else:
             unchanged += 1
-    db.session.commit()
-    forget_searches()
-    return ImportSummary(created, updated, unchanged)
+    return ImportSummary(len(created), len(updated), unchanged, tuple(created), tuple(updated))
 
 
 def _from_record(record: InstitutionRecord) -> Institution:

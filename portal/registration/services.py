@@ -50,6 +50,20 @@ class InstitutionNotFound(RegistrationError):
     message = _l("查無此醫事機構代碼，請確認後再輸入，或以名稱搜尋。")
 
 
+class InstitutionInactive(RegistrationError):
+    """The code is an institution's, but the agency has closed it: said so, with its name."""
+
+    field = "institution_code"
+
+    def __init__(self, institution: Institution) -> None:
+        super().__init__()
+        self.message = _l(
+            "「%(name)s」（%(code)s）已停用，不能申請帳號。如機構仍在營業，請洽系統服務窗口。",
+            name=institution.name,
+            code=institution.code,
+        )
+
+
 class InstitutionHasNoManager(RegistrationError):
     field = "role"
     message = _l(
@@ -90,6 +104,13 @@ def find_institution(code: str) -> Institution | None:
     """The active institution with this code, if any."""
     return db.session.scalar(
         select(Institution).where(Institution.code == code.strip(), Institution.active)
+    )
+
+
+def closed_institution(code: str) -> Institution | None:
+    """The inactive institution with this code, if that is what the code is."""
+    return db.session.scalar(
+        select(Institution).where(Institution.code == code.strip(), Institution.active.is_(False))
     )
 
 
@@ -160,7 +181,8 @@ def submit_application(details: ApplicantDetails, origin: Origin) -> tuple[Appli
         return existing, False
     institution = find_institution(details.institution_code)
     if institution is None:
-        raise InstitutionNotFound()
+        closed = closed_institution(details.institution_code)
+        raise InstitutionInactive(closed) if closed else InstitutionNotFound()
     if details.role is Role.GENERAL and not accepts_general_users(institution):
         raise InstitutionHasNoManager()
     subsystems = _subsystems_by_code(details.subsystem_codes)

@@ -36,6 +36,7 @@ from portal.registration.services import (
     RegistrationError,
     accepts_general_users,
     application_by_number,
+    closed_institution,
     find_application,
     find_institution,
     is_left_without_manager,
@@ -69,10 +70,12 @@ def _registration_form() -> RegistrationForm:
 
 def _register_context(form: RegistrationForm, **extra) -> dict:
     """Everything the registration page and its fragments show."""
-    institution = find_institution(form.institution_code.data or "")
+    code = form.institution_code.data or ""
+    institution = find_institution(code)
     return {
         "form": form,
         "institution": institution,
+        "closed_institution": None if institution or not code.strip() else closed_institution(code),
         "role_blocked": _role_blocked(form, institution),
         # The checklist shows every rule, unmet, before anything is typed.
         "assessment": assess_password("", PasswordPolicy.from_config(current_app.config)),

@@ -1,6 +1,7 @@
 // Progressive enhancements for the portal. Everything works without this file;
 // it adds the show-password toggle, keyboard use of the institution picker, the error
-// banner for HTMX requests that fail, and focus on what a refused form says.
+// banner for HTMX requests that fail, focus on what a refused form says, and announces
+// what an HTMX swap changed.
 (function () {
   "use strict";
 
@@ -175,7 +176,51 @@
     input.focus({ preventScroll: true });
   });
 
+  // --- Announcing what a swap changed. A fragment names its news in data-announce (a
+  // result's count, the state found, the meter's verdict, or, left empty, the element's
+  // own text); the page's polite live region,
+  // which is never swapped, says it. A live region swapped in with its content is not
+  // reliably announced, hence one region that stays.
+  function unannounced() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-announce]:not([data-announced])"));
+  }
+
+  function announceNews() {
+    var region = document.getElementById("live-status");
+    var news = unannounced();
+    news.forEach(function (element) { element.dataset.announced = "1"; });
+    // An empty data-announce says the element's own text.
+    var words = news.map(function (element) {
+      return element.dataset.announce || element.textContent.replace(/\s+/g, " ").trim();
+    }).filter(Boolean);
+    if (!region || !words.length) return;
+    region.textContent = "";
+    // Emptied first, then filled: the same words twice in a row are announced again.
+    window.setTimeout(function () { region.textContent = words.join(" "); }, 50);
+  }
+
+  // A swap that replaced the focused element ("載入更多" by the rows it loaded) marks where
+  // focus goes instead: the first link or button in its data-take-focus element.
+  function takeFocus() {
+    var place = document.querySelector("[data-take-focus]:not([data-focus-taken])");
+    if (!place) return;
+    place.dataset.focusTaken = "1";
+    var target = place.querySelector("a[href], button, input, select, textarea") || place;
+    target.focus();
+  }
+
+  document.addEventListener("htmx:afterSettle", function () {
+    announceNews();
+    takeFocus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    // What the page showed when it loaded is read with the page, not announced, and a page
+    // loaded whole keeps the browser's own focus.
+    unannounced().forEach(function (element) { element.dataset.announced = "1"; });
+    document.querySelectorAll("[data-take-focus]").forEach(function (element) {
+      element.dataset.focusTaken = "1";
+    });
     initPasswordToggles(document);
     announceInstitution();
     // A refused form: its summary first, so that the person hears what to correct.

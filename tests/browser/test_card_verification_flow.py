@@ -61,7 +61,7 @@ def apply_as_manager(page: Page, portal_url: str) -> str:
 
 
 def test_manager_verifies_with_the_institution_card_and_signs_in(
-    card_portal, insert_card, page: Page, page_problems, smtp_sink, artifacts
+    card_portal, insert_card, page: Page, page_problems, smtp_sink, artifacts, axe_check
 ):
     seed_card_institution(card_portal)
     insert_card()
@@ -77,6 +77,7 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
     ).to_be_visible()
     # On arrival the page asks the helper whether the reader and the card are there.
     expect(page.locator("#helper-status")).to_have_text("讀卡機與機構卡已就緒，請輸入 PIN 碼。")
+    axe_check(page)
     pin = page.get_by_label("機構卡 PIN 碼")
     verify = page.get_by_role("button", name="驗證機構卡")
     pin_error = page.locator("#pin-error")
@@ -98,6 +99,7 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
     expect(verify).to_be_enabled()
     expect(page.locator("#helper-missing")).to_be_hidden()
     expect(page).to_have_url(f"{card_portal.url}/verification")
+    axe_check(page, "a wrong PIN")
 
     pin.press_sequentially(CARD_PIN, delay=TYPING_DELAY_MS)
     page.screenshot(path=artifacts / "card-verification.png", full_page=True)
@@ -106,6 +108,7 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
     expect(page.locator("#verification-result")).to_have_text(
         "您的單位業務管理者帳號已啟用，請以申請的帳號登入。"
     )
+    axe_check(page)
     _, verified = smtp_sink.wait_for(2)
     assert verified["To"] == EMAIL and "管理者帳號已啟用" in verified["Subject"]
 
@@ -124,7 +127,7 @@ def test_manager_verifies_with_the_institution_card_and_signs_in(
 
 
 def test_without_the_helper_the_page_says_how_to_start_it(
-    card_portal_without_helper, page: Page, page_problems, artifacts
+    card_portal_without_helper, page: Page, page_problems, artifacts, axe_check
 ):
     portal = card_portal_without_helper
     seed_card_institution(portal)
@@ -147,6 +150,7 @@ def test_without_the_helper_the_page_says_how_to_start_it(
     expect(missing).to_contain_text("啟動後重新整理這一頁再驗證；或改用紙本審核。")
     expect(page.locator("#pin-error")).to_be_empty()
     expect(page.get_by_role("button", name="驗證機構卡")).to_be_enabled()
+    axe_check(page, "no helper")
     page.screenshot(path=artifacts / "card-helper-missing.png", full_page=True)
 
     paper = page.get_by_role("link", name="沒有機構卡或驗證失敗？改用紙本審核")

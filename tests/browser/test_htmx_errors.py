@@ -133,17 +133,23 @@ def test_status_lookup_with_a_wrong_id_number_says_nothing_matched(
     expect(page.locator("#status-error")).to_have_count(0)
 
 
-def test_status_lookup_too_often_says_to_wait(live_server, live_app, page: Page, page_problems):
+def test_status_lookup_too_often_says_to_wait(
+    live_server, live_app, page: Page, page_problems, axe_check
+):
     live_app.config["RATELIMIT_STATUS_LOOKUP"] = "2 per minute"
     page_problems.expect_console_error(r"status of (404|429) .*/applications/status\)$")
     page.goto(f"{live_server}/applications/status")
     for _ in range(2):
-        look_up(page, "12345678901234", OTHER_NATIONAL_ID)
+        # Each answer is swapped in before the next is typed: "not found" from the first
+        # would already be visible while the second is still on its way.
+        with page.expect_response(f"{live_server}/applications/status"):
+            look_up(page, "12345678901234", OTHER_NATIONAL_ID)
         expect(page.locator("#status-error")).to_be_visible()
     look_up(page, "12345678901234", OTHER_NATIONAL_ID)
     expect(banner(page)).to_contain_text(TOO_MANY)
     expect(banner(page).locator("#retry-at")).to_have_text(RETRY_AT)
     expect(banner(page)).to_be_visible()
+    axe_check(page, "the error banner shown")
     # The form is still there, with what was typed.
     expect(page.get_by_label("申請編號")).to_have_value("12345678901234")
 

@@ -189,7 +189,14 @@ def approve_from_the_queue(page: Page, number: str, page_problems) -> None:
 
 
 def test_new_manager_deactivates_the_one_who_left(
-    card_portal, insert_card, page: Page, second_page: Page, page_problems, tmp_path, artifacts
+    card_portal,
+    insert_card,
+    page: Page,
+    second_page: Page,
+    page_problems,
+    tmp_path,
+    artifacts,
+    axe_check,
 ):
     card_portal.app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
     reviewer_secret = seed_institution_whose_manager_left(card_portal)
@@ -201,6 +208,7 @@ def test_new_manager_deactivates_the_one_who_left(
     expect(page.locator("#account-role")).to_have_text("單位業務管理者")
     number = file_deactivation_of_old_manager(page)
     upload_stamped_scan(page, number, tmp_path)
+    axe_check(page, "the change with its scan")
     page.screenshot(path=artifacts / "manager-change-uploaded.png", full_page=True)
 
     help_desk_signs_in(second_page, card_portal.url, reviewer_secret)
@@ -210,6 +218,7 @@ def test_new_manager_deactivates_the_one_who_left(
     expect(page.locator("#change-state")).to_have_text("已核准，異動已生效")
     expect(page.locator("#change-progress li[aria-current]")).to_have_count(0)
     expect(page.get_by_role("button", name="上傳", exact=True)).to_have_count(0)
+    axe_check(page, "the change applied")
 
     # The old manager's account is closed: the right password no longer opens it.
     page_problems.expect_console_error(r"status of 401 .*/login\)$")

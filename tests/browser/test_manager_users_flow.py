@@ -27,7 +27,7 @@ def seed(live_app) -> None:
 
 
 def test_deactivate_with_a_reason_then_reactivate(
-    live_server, live_app, page: Page, page_problems, artifacts, smtp_sink
+    live_server, live_app, page: Page, page_problems, artifacts, smtp_sink, axe_check
 ):
     seed(live_app)
     page.goto(f"{live_server}/login")
@@ -43,6 +43,10 @@ def test_deactivate_with_a_reason_then_reactivate(
     reason = row.get_by_label("停用原因")
     expect(reason).to_be_visible()
     expect(page).to_have_url(f"{live_server}/manager/users")
+    # The link that opened it is gone: focus is on the reason, and the question is said.
+    expect(reason).to_be_focused()
+    expect(page.locator("#live-status")).to_contain_text("確定要停用 王小華")
+    axe_check(page, "the confirmation in the row")
     page.screenshot(path=artifacts / "manager-deactivate-confirm.png", full_page=True)
 
     # No reason: the form comes back with the message next to the field.

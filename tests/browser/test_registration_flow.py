@@ -27,7 +27,7 @@ def seed_institution(live_app, **values) -> tuple[str, str]:
 
 
 def test_manager_applies_through_the_form(
-    live_server, live_app, page: Page, page_problems, smtp_sink, artifacts
+    live_server, live_app, page: Page, page_problems, smtp_sink, artifacts, axe_check
 ):
     code, name = seed_institution(live_app, name=INSTITUTION_NAME)
     page.goto(f"{live_server}/register")
@@ -96,6 +96,7 @@ def test_manager_applies_through_the_form(
     expect(password).to_have_value("")
     expect(page.locator("#password_confirm")).to_have_value("")
     expect(strength).to_have_text("（尚未輸入）")
+    axe_check(page, "the refused application")
     page.screenshot(path=artifacts / "registration-error.png", full_page=True)
 
     page.locator("#national_id").fill(VALID_NATIONAL_ID)
@@ -111,6 +112,7 @@ def test_manager_applies_through_the_form(
     expect(number).to_have_text(re.compile(r"^\d{14}$"))
     expect(page).to_have_url(f"{live_server}/register/submitted")
     application_no = number.inner_text()
+    axe_check(page)
     page.screenshot(path=artifacts / "registration.png", full_page=True)
 
     [mail] = smtp_sink.wait_for(1)

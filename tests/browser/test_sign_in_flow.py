@@ -81,7 +81,7 @@ def test_wrong_password_is_refused_and_the_account_name_kept(
 
 
 def test_forgotten_password_reset_by_e_mailed_link(
-    live_server, live_app, page: Page, page_problems, smtp_sink, artifacts
+    live_server, live_app, page: Page, page_problems, smtp_sink, artifacts, axe_check
 ):
     seed_active_account(live_app)
     page.goto(f"{live_server}/login")
@@ -92,6 +92,7 @@ def test_forgotten_password_reset_by_e_mailed_link(
     page.get_by_label("電子郵件").fill(EMAIL)
     page.get_by_role("button", name="寄送重設連結").click()
     expect(page.locator("#forgot-result")).to_contain_text("重設密碼的連結")
+    axe_check(page, "the reset link sent")
 
     [mail] = smtp_sink.wait_for(1)
     assert mail["To"] == EMAIL
@@ -111,6 +112,7 @@ def test_forgotten_password_reset_by_e_mailed_link(
     expect(strength).to_have_text("強")
     expect(page.locator("#password-meter li.unmet")).to_have_count(0)
     page.locator("#password_confirm").press_sequentially(NEW_PASSWORD, delay=TYPING_DELAY_MS)
+    axe_check(page, "a new password typed (the meter swapped)")
     page.screenshot(path=artifacts / "reset-password.png", full_page=True)
     page.get_by_role("button", name="更新密碼").click()
 
@@ -127,3 +129,4 @@ def test_forgotten_password_reset_by_e_mailed_link(
     page.goto(link)
     expect(page.locator("#reset-error")).to_be_visible()
     expect(page.locator("#reset-error")).not_to_be_empty()
+    axe_check(page, "a spent link")

@@ -25,12 +25,13 @@ def _sign_in_form(page: Page, username: str) -> None:
     page.get_by_role("button", name="登入", exact=True).click()
 
 
-def test_open_the_cessation_system_from_my_subsystems(sso: Sso, page: Page, artifacts):
+def test_open_the_cessation_system_from_my_subsystems(sso: Sso, page: Page, artifacts, axe_check):
     page.goto(f"{sso.portal_url}/login")
     _sign_in_form(page, sso.username)
     expect(page).to_have_url(f"{sso.portal_url}/account")
     section = page.locator("#my-subsystems")
     expect(section.get_by_role("heading", name="我的子系統")).to_be_visible()
+    axe_check(page, "我的子系統")
     page.screenshot(path=artifacts / "sso-my-subsystems.png", full_page=True)
 
     section.get_by_role("link", name="開啟").click()

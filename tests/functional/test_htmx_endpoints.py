@@ -152,6 +152,24 @@ def test_search_answers_are_reused_for_a_while(app, client, db_session):
     assert "金門測試二診所" in fresh
 
 
+def test_a_full_code_the_kept_list_lacks_is_looked_up(app, client, db_session):
+    # A clinic added through another process, whose copy of the list this one does not share.
+    factories.institution(code="3999000041", name="金門既有診所")
+    app.config["INSTITUTION_SEARCH_CACHE_SECONDS"] = 60
+    try:
+        client.get("/institutions/search?q=金門", headers=HX)
+        factories.institution(code="3999000042", name="金門新約診所")
+        by_code = client.get("/institutions/search?q=3999000042", headers=HX)
+        by_name = client.get("/institutions/search?q=金門新約", headers=HX)
+    finally:
+        app.config["INSTITUTION_SEARCH_CACHE_SECONDS"] = 0
+    assert text_of(by_code.get_data(as_text=True), "institution-name") == (
+        "已選擇：金門新約診所（3999000042）"
+    )
+    # A name waits for the copy's next reading.
+    assert "金門新約診所" not in by_name.get_data(as_text=True)
+
+
 def test_blank_form_is_rendered_once_with_fresh_tokens_each_time(client, db_session):
     from tests.functional.helpers import hidden_value
 

@@ -186,6 +186,25 @@ def test_unknown_institution_and_subsystem(client):
     assert "查無此醫事機構代碼" in text_of(html, "institution_code-error")
 
 
+def test_an_inactive_institution_is_named_as_inactive_not_unknown(client, db_session):
+    closed = factories.institution(name="歇業測試診所", active=False)
+    said = (
+        f"「歇業測試診所」（{closed.code}）已停用，不能申請帳號。如機構仍在營業，請洽系統服務窗口。"
+    )
+    form = valid_form(client, institution_code=closed.code)
+    response = client.post("/register", data=form)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert text_of(html, "institution_code-error") == said
+    assert text_of(html, "institution-inactive") == said
+    assert "查無" not in html
+    assert input_value(html, "username") == "chen.clinic01"
+    assert db_session.scalar(select(func.count()).select_from(Application)) == 0
+    # The page opened with the code in its address says the same before anything is typed.
+    page = client.get(f"/register?institution_code={closed.code}").get_data(as_text=True)
+    assert text_of(page, "institution-inactive") == said
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
