@@ -181,6 +181,9 @@ def test_a_node_drained_and_restarted_loses_no_request(cluster):
 
     def keep_working() -> None:
         session = client_from("127.0.0.13", cluster.ca_file)
+        # A new connection for each request: nginx's reload closes idle kept-alive client
+        # connections, which a browser quietly retries and requests does not.
+        session.headers["Connection"] = "close"
         token = csrf_token(session.get(cluster.base_url + "/register").text)
         headers = {
             "HX-Request": "true",
