@@ -12,10 +12,11 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postg
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
 
 # Debian packages: Python build tools, PostgreSQL and Redis, Chromium and CJK fonts for
-# browser tests and PDFs, the PC/SC stack and SoftHSM2 for card tests, wrk for benchmarks.
+# browser tests and PDFs, the PC/SC stack and SoftHSM2 for card tests, wrk for benchmarks,
+# nginx for the two-node test (tests/deploy), pg_dump/pg_restore for the backup drill.
 APT_PACKAGES := python3 python3-venv python3-dev build-essential swig libpcsclite-dev \
 	pcscd vsmartcard-vpcd softhsm2 opensc chromium fonts-noto-cjk poppler-utils zbar-tools \
-	libpango-1.0-0 libpangoft2-1.0-0 postgresql redis-server wrk tzdata
+	libpango-1.0-0 libpangoft2-1.0-0 postgresql postgresql-client redis-server wrk tzdata nginx
 
 .PHONY: card-helper run test test-sqlite test-postgresql lint bench system-deps venv translations i18n-update services
 

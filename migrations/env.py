@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -69,6 +68,34 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def set_timeouts(connection):
+    """On PostgreSQL, give up on a lock or a statement that takes too long.
+
+    A migration that waits for a lock on a busy table holds every later query on that
+    table behind it in the lock queue (sign-ins included); failing after
+    MIGRATION_LOCK_TIMEOUT lets the operator try again at a quieter moment instead.
+    """
+    if connection.dialect.name != 'postgresql':
+        return
+    for setting, name in (('lock_timeout', 'MIGRATION_LOCK_TIMEOUT'),
+                          ('statement_timeout', 'MIGRATION_STATEMENT_TIMEOUT')):
+        value = current_app.config.get(name)
+        if value:
+            connection.exec_driver_sql(
+                'SELECT set_config(%s, %s, false)', (setting, str(value)))
+    connection.commit()
+
+
+def reset_timeouts(connection):
+    """Hand the connection back to the pool with the server's own timeouts."""
+    if connection.dialect.name != 'postgresql':
+        return
+    connection.rollback()
+    connection.exec_driver_sql('RESET lock_timeout')
+    connection.exec_driver_sql('RESET statement_timeout')
+    connection.commit()
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -94,14 +121,18 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        set_timeouts(connection)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            reset_timeouts(connection)
 
 
 if context.is_offline_mode():

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 from cryptography.fernet import Fernet
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale
-from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from portal.config import CONFIGS, DEFAULT_INSTANCE_PATH, MANAGER_NOTICE_MODES
@@ -21,6 +20,7 @@ from portal.localtime import local_date, local_datetime_text, local_day_text
 from portal.observability import init_observability
 from portal.observability.logs import LOG_FORMATS
 from portal.outbox.senders import SENDERS
+from portal.proxy import wrap_for_proxies
 from portal.rendering import init_body_limits
 from portal.request_text import init_text_checks
 from portal.security.headers import init_security_headers
@@ -57,8 +57,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     _check_external_address(app, config_name)
     if config_name == "production":
         _refuse_per_process_rate_limits(app)
-    if app.config["TRUSTED_PROXIES"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"], x_proto=1)
+    wrap_for_proxies(app)
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -1,7 +1,8 @@
 """Command-line tasks: `flask import-institutions`, `flask load-demo`, `flask calendar-override`,
 `flask create-staff`, `flask manager-digest`, `flask refresh-card-crls`, `flask worker`,
 and the OpenID Connect provider's `flask register-client`, `flask rotate-client-secret`,
-`flask rotate-oidc-key`."""
+`flask rotate-oidc-key`; the ID-number keys' `flask rotate-id-encryption-key` and
+`flask rotate-id-hash-key`."""
 
 import signal
 import threading
@@ -31,6 +32,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(register_client)
     app.cli.add_command(rotate_client_secret)
     app.cli.add_command(rotate_oidc_key)
+    from portal.security.commands import rotate_id_encryption_key, rotate_id_hash_key
+
+    app.cli.add_command(rotate_id_encryption_key)
+    app.cli.add_command(rotate_id_hash_key)
 
 
 @click.command("import-institutions")

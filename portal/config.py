@@ -54,11 +54,18 @@ class Config:
     # Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
     ID_ENCRYPTION_KEYS = env_str("ID_ENCRYPTION_KEYS")
     ID_HASH_KEY = env_str("ID_HASH_KEY")
+    # Only while `flask rotate-id-hash-key` runs: the key the digests were made with before.
+    ID_HASH_KEY_PREVIOUS = env_str("ID_HASH_KEY_PREVIOUS")
 
     SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
         env_str("DATABASE_URL", f"sqlite:///{DEFAULT_INSTANCE_PATH / 'portal.db'}")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # `flask db upgrade` on a live PostgreSQL database: a step that waits longer than this
+    # for a lock gives up (and rolls back) rather than queueing every sign-in behind it;
+    # any one statement is stopped after the second. PostgreSQL's interval syntax.
+    MIGRATION_LOCK_TIMEOUT = env_str("MIGRATION_LOCK_TIMEOUT", "5s")
+    MIGRATION_STATEMENT_TIMEOUT = env_str("MIGRATION_STATEMENT_TIMEOUT", "15min")
 
     BABEL_DEFAULT_LOCALE = "zh_Hant_TW"
     BABEL_DEFAULT_TIMEZONE = "Asia/Taipei"
@@ -72,6 +79,9 @@ class Config:
     PREFERRED_URL_SCHEME = "https"
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+    # The proxies' own addresses or networks, comma-separated (e.g. 10.0.1.10,10.0.1.11):
+    # X-Forwarded-* from any other peer is dropped. Unset, any peer's headers are believed.
+    TRUSTED_PROXY_ADDRESSES = env_list("TRUSTED_PROXY_ADDRESSES")
 
     # Largest request body; bigger ones get a friendly 413 page, never a 500.
     # Upload views raise their own limit (request.max_content_length); forms need far less.

@@ -12,7 +12,6 @@ Filing and applying lock the institution's row first, so that two filings or two
 applications for one institution run one after the other and each sees the other's result.
 """
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +38,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.institutions.models import Institution
 from portal.localtime import TAIPEI, local_now
 from portal.locking import for_update
-from portal.security.national_ids import national_id_digest
+from portal.security.national_ids import national_id_matches
 
 # Attempts at a fresh random change number before giving up (collisions are rare).
 CHANGE_NO_ATTEMPTS = 5
@@ -282,9 +281,8 @@ def find_change(change_no: str, national_id: str) -> ManagerChange | None:
     change = change_by_number(change_no)
     if change is None:
         return None
-    digest = national_id_digest(national_id)
     people = [change.filed_by, *(item.account for item in change.items)]
-    matches = [hmac.compare_digest(p.national_id_digest, digest) for p in people]
+    matches = [national_id_matches(p.national_id_digest, national_id) for p in people]
     return change if any(matches) else None
 
 

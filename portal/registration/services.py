@@ -4,7 +4,6 @@ Services take plain values, enforce the rules, and raise `RegistrationError`s th
 field they concern; they never touch the request or templates.
 """
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,11 @@ from portal.localtime import TAIPEI, local_now
 from portal.manager.notifications import announce_application
 from portal.registration.models import OPEN_STATES, Application, ApplicationState
 from portal.registration.notifications import send_application_received
-from portal.security.national_ids import encrypt_national_id, national_id_digest
+from portal.security.national_ids import (
+    encrypt_national_id,
+    national_id_digest,
+    national_id_matches,
+)
 from portal.security.passwords import hash_password
 from portal.subsystems.models import Subsystem, SubsystemRequest
 
@@ -232,9 +235,8 @@ def application_by_number(application_no: str) -> Application | None:
 def find_application(application_no: str, national_id: str) -> Application | None:
     """The application with this number, if the ID number is the applicant's."""
     application = application_by_number(application_no)
-    digest = national_id_digest(national_id)
-    if application is None or not hmac.compare_digest(
-        application.account.national_id_digest, digest
+    if application is None or not national_id_matches(
+        application.account.national_id_digest, national_id
     ):
         return None
     return application
